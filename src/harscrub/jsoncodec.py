@@ -1,0 +1,93 @@
+"""Decode and encode one JSON value (an entry, a log member) without changing any value.
+
+orjson is the fast path. It is not exact in two cases real HARs contain, so those values take the
+standard library's slower exact path:
+
+- integers beyond 64 bits: orjson 3.13 silently turns them into floats, losing digits;
+- lone UTF-16 surrogate escapes such as ``"\\ud800"``: browsers write them when a page holds a
+  broken string, orjson refuses them, and they must come out as the same escape.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import math
+import re
+from typing import Any
+
+import orjson
+
+# 19 digits in a row may be an integer orjson cannot hold (int64 max has 19 digits). Inside
+# strings such runs are rare, and a false alarm only costs the slower exact path for one value.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+_SURROGATE_ESCAPE = "harscrub-json-surrogate"
+
+
+def _escape_surrogates(err: UnicodeError) -> tuple[str, int]:
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    bad = err.object[err.start : err.end]
+    return "".join(f"\\u{ord(c):04x}" for c in bad), err.end
+
+
+# A lone surrogate can only sit inside a JSON string, so writing it back as its escape is exact.
+codecs.register_error(_SURROGATE_ESCAPE, _escape_surrogates)
+
+
+class JsonError(ValueError):
+    """Raised by loads with orjson's message and the character position of the problem."""
+
+    def __init__(self, msg: str, pos: int) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.pos = pos
+
+
+class _Reject(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _Reject(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Reject("number too large for JSON")
+    return value
+
+
+def loads(raw: bytes) -> Any:
+    """Decode one JSON value exactly; raise JsonError (orjson's message and position) if invalid."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        try:
+            return _exact_loads(raw)
+        except (ValueError, RecursionError):
+            raise JsonError(e.msg, e.pos) from None
+    if _LONG_DIGITS.search(raw) is None:
+        return value
+    return _exact_loads(raw)
+
+
+def _exact_loads(raw: bytes) -> Any:
+    return json.loads(raw, parse_float=_finite_float, parse_constant=_no_constant)
+
+
+def dumps(value: Any, *, indent: bool) -> bytes:
+    """Encode one value as UTF-8 JSON, with browsers' 2-space indent or compact."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
+    except orjson.JSONEncodeError:
+        # Only values that came through the exact path (big ints, lone surrogates) get here.
+        text = json.dumps(
+            value,
+            ensure_ascii=False,
+            indent=2 if indent else None,
+            separators=(",", ": ") if indent else (",", ":"),
+        )
+        return text.encode("utf-8", _SURROGATE_ESCAPE)
