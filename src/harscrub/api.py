@@ -92,8 +92,12 @@ def scrub_file(
         raise UsageError(f"{dst}: the output is the input; use --in-place to overwrite it")
     with _open_input(src) as fin, atomic_output(dst, mode_from=src if in_place else None) as fout:
         return scrub_stream(
-            fin, fout, name=_display(src, "<stdin>"), output=_display(dst, "<stdout>"),
-            ruleset=ruleset, options=options,
+            fin,
+            fout,
+            name=_display(src, "<stdin>"),
+            output=_display(dst, "<stdout>"),
+            ruleset=ruleset,
+            options=options,
         )
 
 

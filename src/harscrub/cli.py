@@ -1,4 +1,4 @@
-"""The command line: a thin click layer over harscrub.api, and the one place exit codes are decided."""
+"""The command line: a thin click layer over harscrub.api; the one place exit codes are set."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ Exit codes: 0 done, 2 bad input or usage (nothing written),
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("src", metavar="INPUT", type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path, allow_dash=True),
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, allow_dash=True),
     help="Where to write the sanitized HAR ('-' for stdout). "
     "Default: INPUT.sanitized.har beside the input.",
 )
@@ -69,8 +71,10 @@ def main(
     except Exception as e:
         if debug:
             traceback.print_exc()
-        _fail(f"internal error ({type(e).__name__}); rerun with --debug for a traceback",
-              Exit.INTERNAL_ERROR)
+        _fail(
+            f"internal error ({type(e).__name__}); rerun with --debug for a traceback",
+            Exit.INTERNAL_ERROR,
+        )
     if not quiet:
         click.echo(f"harscrub: {_summary(report)}", err=True)
     sys.exit(Exit.OK)

@@ -8,7 +8,7 @@ import regex
 
 TAG_LENGTH = 6
 
-PLACEHOLDER = regex.compile(r"\[REDACTED:[a-z0-9-]+:[0-9a-f]{%d}\]" % TAG_LENGTH)
+PLACEHOLDER = regex.compile(rf"\[REDACTED:[a-z0-9-]+:[0-9a-f]{{{TAG_LENGTH}}}\]")
 
 # An RFC 9110 auth-scheme token followed by whitespace: "Bearer ", "AWS4-HMAC-SHA256 ".
 _SCHEME = regex.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]+")

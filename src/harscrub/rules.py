@@ -1,4 +1,4 @@
-"""Rule packs: TOML data validated once, at the edge, into frozen Rules (format: rules/README.md)."""
+"""Rule packs: TOML data validated once, at the edge, into frozen Rules (see rules/README.md)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def load_ruleset(extra: tuple[Path, ...] = ()) -> Ruleset:
     for _, pack_rules in packs:
         for rule in pack_rules:
             if rule.id in seen:
-                raise RuleError(f"{rule.source}: rule {rule.id!r}: id already used in {seen[rule.id]}")
+                where = f"{rule.source}: rule {rule.id!r}"
+                raise RuleError(f"{where}: id already used in {seen[rule.id]}")
             seen[rule.id] = rule.source
             rules.append(rule)
     return Ruleset(tuple(rules), tuple(name for name, _ in packs))
