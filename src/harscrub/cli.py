@@ -70,7 +70,8 @@ def main(
         _fail("interrupted; nothing was written", Exit.INTERRUPTED)
     except Exception as e:
         if debug:
-            traceback.print_exc()
+            # Frames only: an exception's message may quote input, and input may be a secret.
+            click.echo("".join(traceback.format_tb(e.__traceback__)).rstrip(), err=True)
         _fail(
             f"internal error ({type(e).__name__}); rerun with --debug for a traceback",
             Exit.INTERNAL_ERROR,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import stat
@@ -18,20 +19,38 @@ STDIO = Path("-")
 
 # Below this size, stdout output is buffered in memory before being copied out.
 _SPOOL_LIMIT = 8 << 20
+_WRITE_SIZE = 1 << 16
 
 
-class _Guarded:
-    """A binary file whose write errors (disk full, quota) become OutputError naming the target."""
+class _Sink:
+    """A write-only buffer over a raw file.
+
+    Write errors (disk full, quota) become OutputError naming the target. Buffering here rather
+    than in io.BufferedWriter means a failed output is dropped without one more flush attempt
+    that would raise again from the cleanup.
+    """
 
     def __init__(self, raw: IO[bytes], name: str) -> None:
         self._raw = raw
         self._name = name
+        self._pending = bytearray()
 
     def write(self, data: bytes) -> int:
+        self._pending += data
+        if len(self._pending) >= _WRITE_SIZE:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        view = memoryview(self._pending)
         try:
-            return self._raw.write(data)
+            while view:
+                view = view[self._raw.write(view) or 0 :]
         except OSError as e:
             raise _output_error(self._name, e) from e
+        finally:
+            view.release()
+        self._pending.clear()
 
 
 @contextlib.contextmanager
@@ -44,7 +63,9 @@ def atomic_output(dst: Path, *, mode_from: Path | None = None) -> Iterator[Binar
     """
     if dst == STDIO:
         with tempfile.SpooledTemporaryFile(_SPOOL_LIMIT) as spool:
-            yield _Guarded(spool, "<stdout>")  # type: ignore[misc]
+            sink = _Sink(spool, "<stdout>")  # type: ignore[arg-type]
+            yield sink  # type: ignore[misc]
+            sink.flush()
             spool.seek(0)
             try:
                 shutil.copyfileobj(spool, sys.stdout.buffer)
@@ -59,11 +80,12 @@ def atomic_output(dst: Path, *, mode_from: Path | None = None) -> Iterator[Binar
         raise _output_error(str(dst), e) from e
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield _Guarded(f, str(dst))  # type: ignore[misc]
+        with io.FileIO(fd, "wb") as raw:
+            sink = _Sink(raw, str(dst))
+            yield sink  # type: ignore[misc]
+            sink.flush()
             try:
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(raw.fileno())
             except OSError as e:
                 raise _output_error(str(dst), e) from e
         try:

@@ -32,6 +32,6 @@ def is_placeholder(value: str) -> bool:
 def split_scheme(value: str) -> tuple[str, str]:
     """Split "Bearer abc" into ("Bearer ", "abc"); a value with no scheme word is all secret."""
     m = _SCHEME.match(value)
-    if m is None or m.end() == len(value):
+    if m is None:
         return "", value
     return value[: m.end()], value[m.end() :]

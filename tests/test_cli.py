@@ -1,0 +1,261 @@
+"""The command line as a user meets it: files written, messages, exit codes, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from harscrub import __version__, cli
+
+from .factories import BEARER_CANARY, CANARY, entry, har_bytes, header
+
+SECRET_HAR = har_bytes(
+    entry(
+        request_headers=[
+            header("Authorization", f"Bearer {BEARER_CANARY}"),
+            header("Cookie", f"sid={CANARY}"),
+        ],
+        response_headers=[header("Set-Cookie", f"sid={CANARY}; Path=/; HttpOnly")],
+        request_cookies=[{"name": "sid", "value": CANARY}],
+    ),
+    pages=[{"id": "page_1", "title": "Zürich"}],
+)
+
+
+def run(*args: str, input: bytes | None = None) -> Result:
+    return CliRunner().invoke(cli.main, list(args), input=input)
+
+
+def assert_no_secret(*texts: str | bytes) -> None:
+    for text in texts:
+        data = text.encode() if isinstance(text, str) else text
+        assert CANARY.encode() not in data
+        assert BEARER_CANARY.encode() not in data
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    path = tmp_path / "login.har"
+    path.write_bytes(SECRET_HAR)
+    return path
+
+
+def test_writes_clean_har_and_says_where(src: Path) -> None:
+    out = src.with_name("clean.har")
+    result = run(str(src), "-o", str(out))
+    assert result.exit_code == 0
+    assert (
+        result.stderr
+        == f"harscrub: wrote {out} (1 entries, 4 values redacted: authorization 1, cookie 3)\n"
+    )
+    doc = json.loads(out.read_bytes())
+    assert doc["log"]["pages"] == [{"id": "page_1", "title": "Zürich"}]
+    assert doc["log"]["entries"][0]["request"]["headers"][0]["value"].startswith(
+        "Bearer [REDACTED:"
+    )
+    assert doc["log"]["_harscrub"] == {
+        "version": __version__,
+        "placeholder": "tag",
+        "rulePacks": ["builtin:core"],
+    }
+    assert_no_secret(out.read_bytes(), result.stdout, result.stderr)
+    assert src.read_bytes() == SECRET_HAR
+
+
+def test_without_output_writes_beside_the_input(src: Path) -> None:
+    result = run(str(src))
+    expected = src.with_name("login.sanitized.har")
+    assert result.exit_code == 0
+    assert f"wrote {expected}" in result.stderr
+    assert_no_secret(expected.read_bytes())
+    assert src.read_bytes() == SECRET_HAR
+
+
+def test_stdin_to_stdout() -> None:
+    result = run("-", input=SECRET_HAR)
+    assert result.exit_code == 0
+    assert (
+        json.loads(result.stdout)["log"]["entries"][0]["request"]["url"] == "https://app.test/api"
+    )
+    assert "wrote <stdout>" in result.stderr
+    assert_no_secret(result.stdout, result.stderr)
+
+
+def test_in_place_replaces_the_input_and_keeps_its_mode(src: Path) -> None:
+    src.chmod(0o640)
+    result = run(str(src), "--in-place", "-q")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    assert_no_secret(src.read_bytes())
+    assert stat.S_IMODE(src.stat().st_mode) == 0o640
+    assert sorted(p.name for p in src.parent.iterdir()) == ["login.har"]
+
+
+def test_compact(src: Path) -> None:
+    out = src.with_name("clean.har")
+    assert run(str(src), "-o", str(out), "--compact").exit_code == 0
+    assert out.read_bytes().count(b"\n") == 1
+
+
+def test_version_and_help() -> None:
+    assert run("--version").stdout == f"harscrub, version {__version__}\n"
+    help_text = run("--help").stdout
+    assert "Examples:" in help_text
+    assert "--in-place" in help_text
+
+
+def test_python_dash_m() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harscrub", "--version"], capture_output=True, check=False
+    )
+    assert done.returncode == 0
+    assert __version__.encode() in done.stdout
+
+
+def expect_failure(result: Result, message: str, folder: Path, before: set[str]) -> None:
+    """Exit 2, one line naming the problem, and the folder exactly as it was."""
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("harscrub: ")
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert {p.name for p in folder.iterdir()} == before
+    assert_no_secret(result.stdout, result.stderr)
+
+
+BAD_INPUTS: dict[str, tuple[bytes, str]] = {
+    "not json": (
+        b'{"log": {"entries": [}',
+        "login.har:1:22: not valid JSON: expected a JSON value",
+    ),
+    "jsonp": (b"cb(" + SECRET_HAR + b")", "wrapped in a JavaScript call (JSONP)"),
+    "not a har": (b'{"request": {}}', 'not a HAR: no top-level "log" object'),
+    "truncated": (
+        SECRET_HAR[: len(SECRET_HAR) // 2],
+        "truncated: the file ends inside log.entries[0]",
+    ),
+    "empty": (b"", "empty file, not a HAR"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_exit_2_one_line_nothing_written(tmp_path: Path, case: str) -> None:
+    data, message = BAD_INPUTS[case]
+    src = tmp_path / "login.har"
+    src.write_bytes(data)
+    before = {p.name for p in tmp_path.iterdir()}
+    expect_failure(run(str(src), "-o", str(tmp_path / "out.har")), message, tmp_path, before)
+    assert src.read_bytes() == data
+
+
+def test_bad_input_in_place_leaves_the_input_untouched(tmp_path: Path) -> None:
+    src = tmp_path / "login.har"
+    data = SECRET_HAR[:-5]
+    src.write_bytes(data)
+    expect_failure(run(str(src), "--in-place"), "truncated", tmp_path, {"login.har"})
+    assert src.read_bytes() == data
+
+
+def test_bad_stdin_writes_nothing_to_stdout() -> None:
+    result = run("-", input=SECRET_HAR[:-5])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{src}", "-o", "{src}"], "the output is the input; use --in-place to overwrite it"),
+        (["{src}", "--in-place", "-o", "{dir}/x.har"], "--in-place rewrites a named input file"),
+        (["{dir}"], "is a directory, not a HAR file"),
+        (["{dir}/missing.har"], "missing.har: cannot read (No such file or directory)"),
+        (["{src}", "-o", "{dir}/no/such/folder/out.har"], "the output folder does not exist"),
+        (["{src}", "-o", "{dir}"], "is a directory; give a file name"),
+    ],
+)
+def test_usage_and_path_errors(src: Path, args: list[str], message: str) -> None:
+    folder = src.parent
+    before = {p.name for p in folder.iterdir()}
+    argv = [a.format(src=src, dir=folder) for a in args]
+    expect_failure(run(*argv), message, folder, before)
+    assert src.read_bytes() == SECRET_HAR
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_input(src: Path) -> None:
+    src.chmod(0)
+    expect_failure(run(str(src)), "cannot read (Permission denied)", src.parent, {"login.har"})
+
+
+def run_subprocess(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "harscrub", *args], capture_output=True, check=False, **kwargs
+    )
+
+
+def test_disk_full_while_writing(tmp_path: Path) -> None:
+    src = tmp_path / "big.har"
+    src.write_bytes(har_bytes(*[entry(f"https://a.test/{i}") for i in range(2000)]))
+    out = tmp_path / "out.har"
+
+    def small_file_limit() -> None:  # runs in the child: writes past 64 KB fail with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 16, 1 << 16))
+
+    done = run_subprocess([str(src), "-o", str(out)], preexec_fn=small_file_limit)
+    assert done.returncode == 2
+    assert (
+        done.stderr.decode()
+        == f"harscrub: {out}: cannot write (File too large); nothing was written\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.har"]
+
+
+def test_sigterm_mid_run_leaves_nothing(tmp_path: Path) -> None:
+    fifo = tmp_path / "in.har"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harscrub", str(fifo), "-o", str(tmp_path / "out.har")],
+        stderr=subprocess.PIPE,
+    )
+    with fifo.open("wb") as writer:
+        writer.write(SECRET_HAR[:-10])  # the rest never comes
+        writer.flush()
+        deadline = time.monotonic() + 10
+        while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):
+            assert time.monotonic() < deadline, "harscrub never started writing"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert stderr == b"harscrub: interrupted; nothing was written\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.har"]
+
+
+def test_internal_error_is_one_line_exit_3_and_never_quotes_the_input(
+    src: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError(f"bad value {CANARY}")
+
+    monkeypatch.setattr(cli, "scrub_file", broken)
+    result = run(str(src))
+    assert result.exit_code == 3
+    assert (
+        result.stderr
+        == "harscrub: internal error (ValueError); rerun with --debug for a traceback\n"
+    )
+    debug = run(str(src), "--debug")
+    assert debug.exit_code == 3
+    assert "in broken" in debug.stderr  # the traceback's frames are there
+    assert_no_secret(result.stderr, debug.stderr)

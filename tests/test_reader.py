@@ -1,0 +1,173 @@
+"""The streaming reader: any key order and layout, odd encodings and shapes, clear errors."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from typing import Any
+
+import pytest
+
+from harscrub.errors import BadHar
+from harscrub.reader import Close, Entry, Event, HarReader, Member, Open
+
+from .factories import CANARY, entry, har
+
+
+def read(data: bytes, *, chunk_size: int = 1 << 20) -> list[Event]:
+    return list(HarReader(io.BytesIO(data).read, "in.har", chunk_size=chunk_size))
+
+
+def rebuild(events: list[Event]) -> dict[str, Any]:
+    """The document the events describe, to compare with json.loads of the input."""
+    stack: list[Any] = []
+    root: dict[str, Any] = {}
+    for event in events:
+        match event:
+            case Open(key=None):
+                stack.append(root)
+            case Open(key="entries"):
+                stack[-1]["entries"] = []
+                stack.append(stack[-1]["entries"])
+            case Open(key=key):
+                stack[-1][key] = {}
+                stack.append(stack[-1][key])
+            case Member(key=key, value=value):
+                stack[-1][key] = value
+            case Entry(value=value):
+                stack[-1].append(value)
+            case Close():
+                stack.pop()
+    return root
+
+
+def bad(data: bytes, **kwargs: Any) -> str:
+    with pytest.raises(BadHar) as info:
+        read(data, **kwargs)
+    return str(info.value)
+
+
+SAMPLE = har(entry("https://a.test/1"), entry("https://a.test/2"), pages=[{"id": "p1"}])
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("indent", [None, 2])
+def test_events_rebuild_the_document_at_any_chunk_size(chunk_size: int, indent: int | None) -> None:
+    data = json.dumps(SAMPLE, indent=indent).encode()
+    assert rebuild(read(data, chunk_size=chunk_size)) == SAMPLE
+
+
+def test_entries_come_one_at_a_time_in_order() -> None:
+    entries = [e for e in read(json.dumps(SAMPLE).encode()) if isinstance(e, Entry)]
+    assert [(e.index, e.value["request"]["url"]) for e in entries] == [
+        (0, "https://a.test/1"),
+        (1, "https://a.test/2"),
+    ]
+
+
+def test_entries_before_pages_and_unknown_members_keep_their_order() -> None:
+    data = (
+        b'{"_vendor": 1, "log": {"entries": [], "pages": [{"id": "p"}], "_x": [1],'
+        b' "version": "1.1", "creator": {}}, "_after": true}'
+    )
+    keys = [(e.depth, e.key) for e in read(data) if isinstance(e, Member | Open)]
+    assert keys == [
+        (0, None), (0, "_vendor"), (1, "log"), (2, "entries"),
+        (1, "pages"), (1, "_x"), (1, "version"), (1, "creator"), (0, "_after"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("pages", [None, [], "absent"])
+def test_pages_absent_null_or_empty(pages: Any) -> None:
+    doc = har(entry()) if pages == "absent" else har(entry(), pages=pages)
+    assert rebuild(read(json.dumps(doc).encode())) == doc
+
+
+def test_utf8_bom_is_skipped() -> None:
+    doc = har(entry("https://a.test/é"))
+    assert rebuild(read(codecs.BOM_UTF8 + json.dumps(doc).encode())) == doc
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_are_read(encoding: str) -> None:
+    doc = har(entry("https://a.test/Zürich"))
+    data = json.dumps(doc, ensure_ascii=False).encode(encoding)
+    assert rebuild(read(data, chunk_size=5)) == doc
+
+
+def test_big_integers_and_lone_surrogates_survive_exactly() -> None:
+    data = b'{"log": {"entries": [{"n": 123456789012345678901234567890, "s": "a\\ud800b"}]}}'
+    (value,) = (e.value for e in read(data) if isinstance(e, Entry))
+    assert value == {"n": 123456789012345678901234567890, "s": "a\ud800b"}
+
+
+def test_odd_entry_shapes_are_kept() -> None:
+    odd = {"request": {"cookies": {"name": "a", "value": "b"}}, "response": None}
+    odd2 = {"response": {"content": [1, 2]}}
+    doc = har(odd, odd2)
+    assert rebuild(read(json.dumps(doc).encode())) == doc
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "in.har: empty file, not a HAR"),
+        (b"  \n\t", "in.har: empty file, not a HAR"),
+        (b"null", "in.har: not a HAR: the file holds JSON that is not an object"),
+        (b"[]", "in.har: not a HAR: the file holds JSON that is not an object"),
+        (b"<html></html>", "in.har:1:1: not valid JSON: expected '{' at the start of a HAR"),
+        (b'onInputData({"log": {}})', "in.har:1:1: not a HAR: the JSON is wrapped in a JavaScript"),
+        (b"{}", 'in.har: not a HAR: no top-level "log" object'),
+        (b'{"log": []}', 'in.har: not a HAR: "log" is a list'),
+        (b'{"log": {"version": "1.2"}}', 'in.har: not a HAR: log has no "entries" list'),
+        (b'{"log": {"entries": {}}}', "in.har: not a HAR: log.entries is an object, not a list"),
+        (b'{"log": {"entries": [{}, "x"]}}', "in.har: log.entries[1] is a string, not an object"),
+        (
+            b'{"log": {\n  "entries": [],\n  xxx\n}}',
+            "in.har:3:3: not valid JSON: expected a key in log",
+        ),
+        (
+            b'{"log": {"entries": [] "a": 1}}',
+            "in.har:1:24: not valid JSON: expected ',' or '}' in log",
+        ),
+        (b'{"log": {"entries": [{"a": 1,}]}}', "in.har:1:29: not valid JSON in log.entries[0]"),
+        (b'{"log": {"entries": [{"a": NaN}]}}', "in.har:1:28: not valid JSON in log.entries[0]"),
+        (b'{"log": {"entries": []}} {}', "in.har:1:26: unexpected data after the end of the HAR"),
+        (b'{"log": {"entries": [], "entries": []}}', 'in.har:1:35: "entries" appears twice in log'),
+        (b'{"log": {"entries": [{"a": "\xff"}]}}', "in.har:1:22: not valid JSON in log.entries[0]"),
+    ],
+)
+def test_bad_input_gets_one_line_naming_file_and_place(data: bytes, message: str) -> None:
+    got = bad(data)
+    assert got.startswith(message)
+    assert "\n" not in got
+
+
+def test_truncated_anywhere_is_reported_as_truncated() -> None:
+    data = json.dumps(SAMPLE, indent=2).encode()
+    for cut in range(1, len(data) - 1, 7):
+        got = bad(data[:cut], chunk_size=16)
+        assert "truncated" in got or "not valid JSON" in got, (cut, got)
+
+
+def test_truncated_inside_an_entry_names_the_entry() -> None:
+    data = json.dumps(SAMPLE).encode()
+    cut = data.index(b"https://a.test/2")
+    assert bad(data[:cut]) == "in.har: truncated: the file ends inside log.entries[1]"
+
+
+def test_error_messages_do_not_quote_the_input() -> None:
+    got = bad(f'{{"log": {{"entries": [{{"a": "{CANARY}" "b"}}]}}}}'.encode())
+    assert CANARY not in got
+
+
+def test_memory_is_bounded_by_the_entry_not_the_file() -> None:
+    """The buffer never holds much more than one entry plus a chunk."""
+    big = har(*(entry(f"https://a.test/{i}") for i in range(300)))
+    data = json.dumps(big).encode()
+    reader = HarReader(io.BytesIO(data).read, "in.har", chunk_size=4096)
+    largest = 0
+    for _ in reader:
+        largest = max(largest, len(reader._buf))
+    assert largest < 3 * 4096 < len(data) / 10
