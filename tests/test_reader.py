@@ -171,3 +171,21 @@ def test_memory_is_bounded_by_the_entry_not_the_file() -> None:
     for _ in reader:
         largest = max(largest, len(reader._buf))
     assert largest < 3 * 4096 < len(data) / 10
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        # inner objects closing at the entry's own indentation: the layout shortcut must not cut
+        b'{"log": {"entries": [\n    {"a": {\n    },\n    "b": "x\\n    }"\n    },'
+        b'\n    {"c": 2}\n]}}',
+        # each entry indented differently, CRLF line ends and tabs
+        b'{"log": {"entries": [\r\n  {"a": 1\r\n  },\r\n\t\t{"b": [\r\n\t\t]\r\n\t\t},'
+        b' {"c": {}}]}}',
+        # a string holding an escaped newline and the closing text
+        b'{"log": {"entries": [\n  {"s": "\\n  }"\n  }\n]}}',
+    ],
+)
+@pytest.mark.parametrize("chunk_size", [1, 5, 1 << 20])
+def test_odd_layouts_read_exactly(layout: bytes, chunk_size: int) -> None:
+    assert rebuild(read(layout, chunk_size=chunk_size)) == json.loads(layout)

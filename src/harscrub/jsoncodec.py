@@ -13,14 +13,16 @@ from __future__ import annotations
 import codecs
 import json
 import math
-import re
 from typing import Any
 
 import orjson
 
 # 19 digits in a row may be an integer orjson cannot hold (int64 max has 19 digits). Inside
 # strings such runs are rare, and a false alarm only costs the slower exact path for one value.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# Found with translate + find: 6x faster than re's search for \d{19} (0.025 s vs 0.146 s on a
+# 20 MB HAR), and this check runs over every byte of the input.
+_DIGITS_TO_ZERO = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 _SURROGATE_ESCAPE = "harscrub-json-surrogate"
 
@@ -69,7 +71,7 @@ def loads(raw: bytes) -> Any:
             return _exact_loads(raw)
         except (ValueError, RecursionError):
             raise JsonError(e.msg, e.pos) from None
-    if _LONG_DIGITS.search(raw) is None:
+    if raw.translate(_DIGITS_TO_ZERO).find(_LONG_DIGIT_RUN) < 0:
         return value
     return _exact_loads(raw)
 

@@ -31,6 +31,7 @@ _JSONP = re.compile(rb"[A-Za-z_$][\w$.]*\s*\(")
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
 _QUOTE, _COMMA, _COLON = b'",:'
 _EOF = -1
+_MAX_INDENT = 64
 
 ROOT_DEPTH, LOG_DEPTH, ENTRIES_DEPTH = 0, 1, 2
 
@@ -98,6 +99,7 @@ class HarReader:
         self._base = 0  # absolute offset of _buf[0]
         self._lines = 0  # newlines before _buf[0]
         self._line_start = 0  # absolute offset where the line holding _buf[0] starts
+        self._indent: bytes | None = None  # of the last entry that started a line
 
     def __iter__(self) -> Iterator[Event]:
         self._detect_encoding()
@@ -156,7 +158,7 @@ class HarReader:
         index = 0
         while True:
             where = f"log.entries[{index}]"
-            value = self._take(where)
+            value = self._take_entry(where)
             if not isinstance(value, dict):
                 raise BadHar(f"{self.name}: {where} is {describe(value)}, not an object")
             yield Entry(index, value)
@@ -194,6 +196,34 @@ class HarReader:
                 raise self._unexpected(c, f"expected ',' or '}}' in {where}")
 
     # --- values ----------------------------------------------------------------------------
+
+    def _take_entry(self, where: str) -> Any:
+        """Decode the next entry, trying the indented layout's shortcut before the scanner.
+
+        In indented JSON a raw newline is always layout (strings escape theirs), so an entry that
+        starts a line ends at the first newline + the same indentation + "}". bytes.find gets
+        there several times faster than the scanner, and orjson accepting the slice proves the
+        guess: a cut too early or too late is never one valid JSON value.
+        """
+        if self._peek() == _LBRACE:
+            newline = self._buf.rfind(b"\n", max(0, self._pos - _MAX_INDENT), self._pos)
+            indent = self._buf[newline + 1 : self._pos]
+            if newline >= 0 and not indent.strip(b" \t"):
+                self._indent = indent
+            if self._indent is not None:
+                closing = b"\n" + self._indent + b"}"
+                while (end := self._buf.find(closing, self._pos)) < 0 and self._more():
+                    pass
+                if end >= 0:
+                    end += len(closing)
+                    try:
+                        value = jsoncodec.loads(self._buf[self._pos : end])
+                    except jsoncodec.JsonError:
+                        pass  # not the layout we guessed; the scanner finds the real end
+                    else:
+                        self._pos = end
+                        return value
+        return self._take(where)
 
     def _take(self, where: str) -> Any:
         """Decode the next whole JSON value."""

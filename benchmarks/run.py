@@ -1,0 +1,84 @@
+"""harscrub's throughput and peak memory beside an orjson whole-file loads+dumps of the same HAR.
+
+    python benchmarks/run.py --size-mb 200 [--size-mb 1000] [--repeat 3]
+
+Each measurement is a separate process, timed by wall clock, with its peak RSS read from
+os.wait4, so the two are compared in one run on the same (noisy, shared) machine. The
+generated HARs are cached in benchmarks/data/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from generate import generate
+
+DATA = Path(__file__).resolve().parent / "data"
+
+# The floor: what reading and writing the whole file costs with the fastest JSON library,
+# with the same 2-space layout harscrub writes by default.
+FLOOR = """
+import sys, orjson
+with open(sys.argv[1], "rb") as f:
+    doc = orjson.loads(f.read())
+with open(sys.argv[2], "wb") as f:
+    f.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+"""
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{argv[:4]} failed with exit code {proc.returncode}")
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
+
+
+def bench(size_mb: float, repeat: int) -> None:
+    har = DATA / f"chrome-{size_mb:g}mb.har"
+    if not har.exists():
+        generate(size_mb, har)
+    out = DATA / "out.har"
+    mb = har.stat().st_size / 1e6
+    commands = {
+        "harscrub": [sys.executable, "-m", "harscrub", str(har), "-o", str(out), "-q"],
+        "orjson loads+dumps": [sys.executable, "-c", FLOOR, str(har), str(out)],
+    }
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        for name, argv in commands.items():
+            runs[name].append(measure(argv))
+    out.unlink(missing_ok=True)
+    print(f"\n{har.name}: {mb:.0f} MB, median of {repeat}")
+    print(f"  {'':20} {'seconds':>8} {'MB/s':>7} {'peak RSS MB':>12}")
+    medians = {}
+    for name, results in runs.items():
+        seconds = statistics.median(s for s, _ in results)
+        rss = max(r for _, r in results)
+        medians[name] = seconds
+        print(f"  {name:20} {seconds:8.2f} {mb / seconds:7.0f} {rss:12.0f}")
+    ratio = medians["harscrub"] / medians["orjson loads+dumps"]
+    print(f"  harscrub / floor: {ratio:.2f}x the time")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mb", type=float, action="append", help="HAR size; repeatable")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    for size in args.size_mb or [200.0]:
+        bench(size, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
