@@ -7,9 +7,9 @@ Streams entries to disk, so any size fits in little memory. Deterministic for a 
 
 from __future__ import annotations
 
+import argparse
 import base64
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -199,10 +199,15 @@ def _body_type(kind: str) -> str:
     }.get(kind, "text/plain")
 
 
-def generate(size_mb: float, path: Path) -> int:
-    """Write a HAR of about size_mb megabytes (10**6 bytes) to path; return its size."""
+def generate(size_mb: float, path: Path, *, compact: bool = False) -> int:
+    """Write a HAR of about size_mb megabytes (10**6 bytes) to path; return its size.
+
+    Indented like Chrome's exports by default; compact writes it all on one line, as Firebug,
+    Splash and many proxies do.
+    """
     rng = random.Random(int(size_mb * 1000))
     target = int(size_mb * 1_000_000)
+    option = 0 if compact else orjson.OPT_INDENT_2
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as f:
         head = {
@@ -212,19 +217,29 @@ def generate(size_mb: float, path: Path) -> int:
                        "title": "https://app.example.test/", "pageTimings": {}}],
         }  # fmt: skip
         # The log's small parts, laid out at their depth, then the entries streamed one by one.
-        layout = orjson.dumps({"log": head}, option=orjson.OPT_INDENT_2)
-        f.write(layout[: layout.rindex(b"\n  }")] + b',\n    "entries": [')
+        layout = orjson.dumps({"log": head}, option=option)
+        if compact:  # cut before log's closing brace and open the entries list
+            f.write(layout[:-2] + b',"entries":[')
+        else:
+            f.write(layout[: layout.rindex(b"\n  }")] + b',\n    "entries": [')
         written, i = 0, 0
         while written < target:
-            data = orjson.dumps(_entry(rng, i), option=orjson.OPT_INDENT_2)
-            chunk = (b"," if i else b"") + b"\n      " + data.replace(b"\n", b"\n      ")
+            data = orjson.dumps(_entry(rng, i), option=option)
+            if not compact:
+                data = b"\n      " + data.replace(b"\n", b"\n      ")
+            chunk = (b"," if i else b"") + data
             f.write(chunk)
             written += len(chunk)
             i += 1
-        f.write(b"\n    ]\n  }\n}\n")
+        f.write(b"]}}\n" if compact else b"\n    ]\n  }\n}\n")
     return path.stat().st_size
 
 
 if __name__ == "__main__":
-    size = generate(float(sys.argv[1]), Path(sys.argv[2]))
-    print(f"wrote {sys.argv[2]}: {size / 1e6:.1f} MB")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("size_mb", type=float)
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--compact", action="store_true", help="all on one line")
+    args = parser.parse_args()
+    size = generate(args.size_mb, args.path, compact=args.compact)
+    print(f"wrote {args.path}: {size / 1e6:.1f} MB")

@@ -1,6 +1,6 @@
 """harscrub's throughput and peak memory beside an orjson whole-file loads+dumps of the same HAR.
 
-    python benchmarks/run.py --size-mb 200 [--size-mb 1000] [--repeat 3]
+    python benchmarks/run.py --size-mb 200 [--size-mb 1000] [--repeat 3] [--compact-input]
 
 Each measurement is a separate process, timed by wall clock, with its peak RSS read from
 os.wait4, so the two are compared in one run on the same (noisy, shared) machine. The
@@ -44,10 +44,10 @@ def measure(argv: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def bench(size_mb: float, repeat: int) -> None:
-    har = DATA / f"chrome-{size_mb:g}mb.har"
+def bench(size_mb: float, repeat: int, *, compact: bool) -> None:
+    har = DATA / f"chrome-{size_mb:g}mb{'-compact' if compact else ''}.har"
     if not har.exists():
-        generate(size_mb, har)
+        generate(size_mb, har, compact=compact)
     out = DATA / "out.har"
     mb = har.stat().st_size / 1e6
     commands = {
@@ -75,9 +75,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=float, action="append", help="HAR size; repeatable")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--compact-input", action="store_true", help="a single-line HAR instead of an indented one"
+    )
     args = parser.parse_args()
     for size in args.size_mb or [200.0]:
-        bench(size, args.repeat)
+        bench(size, args.repeat, compact=args.compact_input)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,15 @@ def test_in_place_replaces_the_input_and_keeps_its_mode(src: Path) -> None:
     assert sorted(p.name for p in src.parent.iterdir()) == ["login.har"]
 
 
+def test_a_second_run_gives_the_same_bytes(src: Path) -> None:
+    once, twice = src.with_name("once.har"), src.with_name("twice.har")
+    assert run(str(src), "-o", str(once)).exit_code == 0
+    result = run(str(once), "-o", str(twice))
+    assert result.exit_code == 0
+    assert "0 values redacted" in result.stderr
+    assert twice.read_bytes() == once.read_bytes()
+
+
 def test_compact(src: Path) -> None:
     out = src.with_name("clean.har")
     assert run(str(src), "-o", str(out), "--compact").exit_code == 0
