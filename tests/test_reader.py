@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from harscrub.errors import BadHar
+from harscrub.errors import BadHar, InputError
 from harscrub.reader import Close, Entry, Event, HarReader, Member, Open
 
 from .factories import CANARY, entry, har
@@ -189,3 +189,11 @@ def test_memory_is_bounded_by_the_entry_not_the_file() -> None:
 @pytest.mark.parametrize("chunk_size", [1, 5, 1 << 20])
 def test_odd_layouts_read_exactly(layout: bytes, chunk_size: int) -> None:
     assert rebuild(read(layout, chunk_size=chunk_size)) == json.loads(layout)
+
+
+def test_read_errors_become_input_errors() -> None:
+    def failing_read(size: int) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    with pytest.raises(InputError, match=r"^in.har: cannot read \(Input/output error\)$"):
+        list(HarReader(failing_read, "in.har"))

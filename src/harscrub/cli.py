@@ -55,11 +55,12 @@ Exit codes: 0 done, 2 bad input or usage (nothing written),
 def main(
     src: Path, output: Path | None, in_place: bool, compact: bool, quiet: bool, debug: bool
 ) -> None:
-    """Remove secrets (cookies, credentials, tokens) from the HAR file INPUT.
+    """Remove credentials and cookie values from the HAR file INPUT.
 
     Header and cookie names, URLs, timings and bodies stay, so the HAR is still useful for
-    debugging. The output is written to a temporary file and renamed into place only when
-    complete; on any error nothing is written and the input is left untouched.
+    debugging (the rules in use: see rules/README.md). The output is written to a temporary
+    file and renamed into place only when complete; on any error nothing is written and the
+    input is left untouched.
     """
     signal.signal(signal.SIGTERM, _interrupt)
     try:
