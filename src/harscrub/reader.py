@@ -152,32 +152,20 @@ class HarReader:
         yield Close(LOG_DEPTH)
 
     def _entries(self) -> Iterator[Entry]:
-        if self._peek() == _RBRACKET:
-            self._pos += 1
-            return
         index = 0
-        while True:
+        while self._next_item(_RBRACKET, "log.entries", first=index == 0):
             where = f"log.entries[{index}]"
             value = self._take_entry(where)
             if not isinstance(value, dict):
                 raise BadHar(f"{self.name}: {where} is {describe(value)}, not an object")
             yield Entry(index, value)
             index += 1
-            c = self._peek()
-            if c == _COMMA:
-                self._pos += 1
-            elif c == _RBRACKET:
-                self._pos += 1
-                return
-            else:
-                raise self._unexpected(c, f"expected ',' or ']' after {where}")
 
     def _members(self, where: str) -> Iterator[str]:
         """Yield an object's keys; the caller consumes each value before asking for the next."""
-        if self._peek() == _RBRACE:
-            self._pos += 1
-            return
-        while True:
+        first = True
+        while self._next_item(_RBRACE, where, first=first):
+            first = False
             c = self._peek()
             if c != _QUOTE:
                 raise self._unexpected(c, f"expected a key in {where}")
@@ -186,14 +174,19 @@ class HarReader:
                 raise self._unexpected(self._peek(), f"expected ':' after a key in {where}")
             self._pos += 1
             yield key
-            c = self._peek()
-            if c == _COMMA:
-                self._pos += 1
-            elif c == _RBRACE:
-                self._pos += 1
-                return
-            else:
-                raise self._unexpected(c, f"expected ',' or '}}' in {where}")
+
+    def _next_item(self, closer: int, where: str, *, first: bool) -> bool:
+        """Consume the closer (False: the container ends) or, between items, a comma (True)."""
+        c = self._peek()
+        if c == closer:
+            self._pos += 1
+            return False
+        if first:
+            return True
+        if c != _COMMA:
+            raise self._unexpected(c, f"expected ',' or '{chr(closer)}' in {where}")
+        self._pos += 1
+        return True
 
     # --- values ----------------------------------------------------------------------------
 
