@@ -4,93 +4,109 @@ This module knows the HAR's shape; it knows no rules. For every value it finds i
 ``redact(place, name, value, path)`` and writes back what that returns, so a container keeps its
 own syntax: a Cookie header stays ``name=value; name=value``, Set-Cookie keeps its attributes.
 Entries from real producers are often malformed (cookies as an object, header values as lists,
-response null); whatever has the wrong type is skipped, never a crash.
+response null); they are read as far as their shape allows, and whatever is left is never a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import regex
 
 Redact = Callable[[str, str, str, str], str]
 """(place, name, value, path) -> the value to write back."""
 
+TextCodec = Callable[[str, str, Redact], str]
+"""(text, path, redact) -> the text with its secrets replaced, in its own syntax."""
+
 _SIDES = ("request", "response")
+
+# Several Set-Cookie headers folded into one value: Firefox and Firebug join them with newlines,
+# pcap2har and some proxies with ", ". Outside a quoted value, a comma followed by `name=` does
+# not occur inside one cookie's attributes (an Expires date reads "Wed, 21 Oct"), so it separates
+# two cookies. Quoted values are matched whole so that their commas are skipped.
+_SET_COOKIE_SEPARATOR = regex.compile(
+    r'"[^"\r\n]*"|(\r\n|\r|\n|,[ \t]*(?=[!#$%&\'*+.^_`|~0-9A-Za-z-]+=))'
+)
 
 
 def scrub_entry(entry: dict[str, Any], redact: Redact) -> None:
     for side in _SIDES:
         message = entry.get(side)
-        if isinstance(message, dict):
-            _headers(message.get("headers"), f"{side}.headers", redact)
-            _cookie_list(message.get("cookies"), f"{side}.cookies", redact)
+        if not isinstance(message, dict):
+            continue
+        for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
+            codec = _HEADER_CODECS.get(name.lower()) or _whole("header", name)
+            _rewrite(holder, key, path, codec, redact)
+        for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
+            _rewrite(holder, key, path, _whole("cookie", name), redact)
 
 
-def _headers(headers: Any, path: str, redact: Redact) -> None:
-    if not isinstance(headers, list):
-        return
-    for i, header in enumerate(headers):
-        if isinstance(header, dict) and isinstance(header.get("name"), str):
-            codec = _HEADER_CODECS.get(header["name"].lower(), _plain_header)
-            _rewrite(header, "value", header["name"], f"{path}[{i}].value", codec, redact)
+def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str, str]]:
+    """(holder, key, name, path) of each value in a HAR name/value list, whatever its shape.
+
+    The spec's list of {"name", "value"} objects; one such object alone (IE11's F12 tools write a
+    lone cookie so); or an object mapping names to values (hand-written and converted HARs).
+    """
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                yield item, "value", _name(item.get("name")), f"{path}[{i}].value"
+    elif isinstance(items, dict):
+        if "name" in items and "value" in items:
+            yield items, "value", _name(items["name"]), f"{path}.value"
+        else:
+            for name in items:
+                yield items, name, name.strip(), f"{path}.{name}"
 
 
-def _cookie_list(cookies: Any, path: str, redact: Redact) -> None:
-    if isinstance(cookies, dict):  # IE11's F12 tools write a lone cookie as an object
-        _cookie(cookies, f"{path}.value", redact)
-    elif isinstance(cookies, list):
-        for i, cookie in enumerate(cookies):
-            if isinstance(cookie, dict):
-                _cookie(cookie, f"{path}[{i}].value", redact)
+def _name(name: Any) -> str:
+    # A header or cookie with no usable name still has its value looked at, as name "".
+    return name.strip() if isinstance(name, str) else ""
 
 
-def _cookie(cookie: dict[str, Any], path: str, redact: Redact) -> None:
-    name = cookie.get("name")
-    _rewrite(cookie, "value", name if isinstance(name, str) else "", path, _cookie_value, redact)
+def _rewrite(holder: dict[str, Any], key: str, path: str, codec: TextCodec, redact: Redact) -> None:
+    value = holder.get(key)
+    if isinstance(value, list):  # Polly.JS writes repeated headers as one list of values
+        holder[key] = [_scalar(v, f"{path}[{j}]", codec, redact) for j, v in enumerate(value)]
+    else:
+        holder[key] = _scalar(value, path, codec, redact)
 
 
-Codec = Callable[[str, str, str, Redact], str]
-"""(name, value, path, redact) -> the value with its secrets replaced."""
-
-
-def _rewrite(
-    obj: dict[str, Any], field: str, name: str, path: str, codec: Codec, redact: Redact
-) -> None:
-    value = obj.get(field)
+def _scalar(value: Any, path: str, codec: TextCodec, redact: Redact) -> Any:
     if isinstance(value, str):
-        obj[field] = codec(name, value, path, redact)
-    elif isinstance(value, list):  # Polly.JS writes repeated headers as one list of values
-        obj[field] = [
-            codec(name, v, f"{path}[{j}]", redact) if isinstance(v, str) else v
-            for j, v in enumerate(value)
-        ]
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        # A numeric session id is still a session id; the placeholder is a string.
+        return codec(value, path, redact)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # A numeric session id is still a session id; its placeholder is a string.
         text = str(value)
-        new = codec(name, text, path, redact)
-        if new != text:
-            obj[field] = new
+        new = codec(text, path, redact)
+        return value if new == text else new
+    return value
 
 
-def _plain_header(name: str, value: str, path: str, redact: Redact) -> str:
-    return redact("header", name, value, path)
+def _whole(place: str, name: str) -> TextCodec:
+    """The codec of a value that is one piece: a plain header, a cookie in a cookies list."""
+    return lambda text, path, redact: redact(place, name, text, path)
 
 
-def _cookie_value(name: str, value: str, path: str, redact: Redact) -> str:
-    return redact("cookie", name, value, path)
+def _cookie_header(text: str, path: str, redact: Redact) -> str:
+    return ";".join(_cookie_pair(segment, path, redact) for segment in text.split(";"))
 
 
-def _cookie_header(name: str, value: str, path: str, redact: Redact) -> str:
-    return ";".join(_cookie_pair(segment, path, redact) for segment in value.split(";"))
+def _set_cookie_header(text: str, path: str, redact: Redact) -> str:
+    out, start = [], 0
+    for m in _SET_COOKIE_SEPARATOR.finditer(text):
+        if m.group(1) is not None:
+            out += [_set_cookie(text[start : m.start()], path, redact), m.group(1)]
+            start = m.end()
+    out.append(_set_cookie(text[start:], path, redact))
+    return "".join(out)
 
 
-def _set_cookie_header(name: str, value: str, path: str, redact: Redact) -> str:
-    # Firefox and Firebug join several Set-Cookie headers into one value with newlines.
-    lines = []
-    for line in value.split("\n"):
-        pair, sep, attributes = line.partition(";")
-        lines.append(_cookie_pair(pair, path, redact) + sep + attributes)
-    return "\n".join(lines)
+def _set_cookie(text: str, path: str, redact: Redact) -> str:
+    pair, sep, attributes = text.partition(";")
+    return _cookie_pair(pair, path, redact) + sep + attributes
 
 
 def _cookie_pair(segment: str, path: str, redact: Redact) -> str:
@@ -106,7 +122,7 @@ def _cookie_pair(segment: str, path: str, redact: Redact) -> str:
     return f"{name}{eq}{lead}{redact('cookie', name.strip(), secret, path)}{trail}"
 
 
-_HEADER_CODECS: dict[str, Codec] = {
+_HEADER_CODECS: dict[str, TextCodec] = {
     "cookie": _cookie_header,
     "set-cookie": _set_cookie_header,
 }

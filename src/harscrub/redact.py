@@ -10,8 +10,10 @@ TAG_LENGTH = 6
 
 PLACEHOLDER = regex.compile(rf"\[REDACTED:[a-z0-9-]+:[0-9a-f]{{{TAG_LENGTH}}}\]")
 
-# An RFC 9110 auth-scheme token followed by whitespace: "Bearer ", "AWS4-HMAC-SHA256 ".
-_SCHEME = regex.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]+")
+# An auth scheme ("Bearer ", "AWS4-HMAC-SHA256 ") is a short word followed by whitespace and
+# then the credential. Narrower than RFC 9110's token on purpose: a dot would let a JWT pass for
+# a scheme, and a lone token with trailing blanks must not count as a scheme with nothing after.
+_SCHEME = regex.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}[ \t]+(?=\S)")
 
 
 def tag_for(value: str, key: bytes) -> str:
