@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+import regex
 
 from harscrub.engine import Finding, Scrubber
 from harscrub.options import Options
@@ -73,7 +74,7 @@ def test_request_credentials_go_and_their_frame_stays(
     scrubber: Scrubber, name: str, value: str, expected: str
 ) -> None:
     got = request_header(scrubber, name, value)
-    assert pytest.importorskip("regex").fullmatch(expected, got), got
+    assert regex.fullmatch(expected, got), got
     assert CANARY not in got
     assert BEARER_CANARY not in got
 
@@ -210,3 +211,48 @@ def test_a_second_pass_changes_nothing(scrubber: Scrubber) -> None:
 def test_options_repr_hides_the_key() -> None:
     assert "key" not in repr(Options(key=KEY))
     assert repr(KEY) not in repr(Options(key=KEY))
+
+
+def test_set_cookie_folded_with_commas(scrubber: Scrubber) -> None:
+    # pcap2har and some proxies fold several Set-Cookie headers into one with ", ".
+    value = f"a={CANARY}; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/, b={CANARY}2; Path=/"
+    got = response_header(scrubber, "Set-Cookie", value)
+    assert CANARY not in got
+    assert got.count("[REDACTED:cookie:") == 2
+    assert "; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/, b=[REDACTED:cookie:" in got
+
+
+def test_set_cookie_quoted_value_with_commas_stays_one_cookie(scrubber: Scrubber) -> None:
+    got = response_header(scrubber, "Set-Cookie", f'd="k={CANARY},ver=2";Path=/\r\ne=1')
+    assert regex.fullmatch(r"d=\[REDACTED:cookie:\w+\];Path=/\r\ne=\[REDACTED:cookie:\w+\]", got)
+
+
+def test_headers_and_cookies_given_as_objects(scrubber: Scrubber) -> None:
+    odd = {
+        "request": {
+            "headers": {
+                "Authorization": f"Bearer {CANARY}",
+                "Cookie": f"sid={CANARY}",
+                "Accept": "*/*",
+            },
+            "cookies": {"sid": CANARY, "theme": 3},
+        }
+    }
+    out, findings = scrub(scrubber, odd)
+    request = out["request"]
+    assert request["headers"]["Authorization"].startswith("Bearer [REDACTED:authorization:")
+    assert request["headers"]["Cookie"].startswith("sid=[REDACTED:cookie:")
+    assert request["headers"]["Accept"] == "*/*"
+    assert is_placeholder(request["cookies"]["sid"])
+    assert is_placeholder(request["cookies"]["theme"])
+    assert "request.headers.Authorization" in {f.path for f in findings}
+
+
+def test_header_names_with_blanks_and_numbers_in_value_lists(scrubber: Scrubber) -> None:
+    assert request_header(scrubber, " Cookie ", f"sid={CANARY}").startswith("sid=[REDACTED:")
+    assert request_header(scrubber, "Authorization\t", f"Basic {CANARY}").startswith(
+        "Basic [REDACTED:"
+    )
+    got = response_header(scrubber, "Set-Cookie", ["uid=1", 918273645])
+    assert got[0].startswith("uid=[REDACTED:")
+    assert is_placeholder(got[1])
