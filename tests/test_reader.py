@@ -162,10 +162,25 @@ def test_error_messages_do_not_quote_the_input() -> None:
     assert CANARY not in got
 
 
-def test_memory_is_bounded_by_the_entry_not_the_file() -> None:
-    """The buffer never holds much more than one entry plus a chunk."""
+def one_entry_per_line(doc: dict[str, Any]) -> bytes:
+    lines = ",\n".join(json.dumps(e) for e in doc["log"]["entries"])
+    return f'{{"log": {{"entries": [\n{lines}\n]}}}}'.encode()
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda doc: json.dumps(doc).encode(),
+        lambda doc: json.dumps(doc, indent=2).encode(),
+        lambda doc: json.dumps(doc, indent="\t").encode(),
+        one_entry_per_line,
+    ],
+    ids=["compact", "indented", "tabs", "one-per-line"],
+)
+def test_memory_is_bounded_by_the_entry_not_the_file(layout: Any) -> None:
+    """The buffer never holds much more than one entry plus a chunk, whatever the layout."""
     big = har(*(entry(f"https://a.test/{i}") for i in range(300)))
-    data = json.dumps(big).encode()
+    data = layout(big)
     reader = HarReader(io.BytesIO(data).read, "in.har", chunk_size=4096)
     largest = 0
     for _ in reader:
