@@ -200,10 +200,76 @@ def test_usage_and_path_errors(src: Path, args: list[str], message: str) -> None
     assert src.read_bytes() == SECRET_HAR
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-def test_unreadable_input(src: Path) -> None:
+def test_unreadable_input(src: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if os.geteuid() == 0:  # root reads any file, so make the open fail as it would for a user
+        real_open = Path.open
+
+        def denied(self: Path, *args: Any, **kwargs: Any) -> Any:
+            if self == src:
+                raise PermissionError(13, "Permission denied")
+            return real_open(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "open", denied)
     src.chmod(0)
     expect_failure(run(str(src)), "cannot read (Permission denied)", src.parent, {"login.har"})
+
+
+def test_symlinked_output_is_written_through(src: Path) -> None:
+    real = src.with_name("real.har")
+    real.write_bytes(b"old")
+    link = src.with_name("link.har")
+    link.symlink_to(real.name)
+    assert run(str(src), "-o", str(link)).exit_code == 0
+    assert link.is_symlink()
+    assert json.loads(real.read_bytes())["log"]["entries"]
+
+
+def test_output_to_a_device_keeps_the_device(src: Path) -> None:
+    null = src.with_name("null")
+    null.symlink_to("/dev/null")
+    result = run(str(src), "-o", str(null))
+    assert result.exit_code == 0
+    assert null.is_symlink()
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+    assert sorted(p.name for p in src.parent.iterdir()) == ["login.har", "null"]
+
+
+def test_a_file_named_dash_is_a_file(src: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(src.parent)
+    src.rename("-")
+    result = run("./-", "-o", "./out.har")
+    assert result.exit_code == 0, result.output
+    assert_no_secret(Path("out.har").read_bytes())
+
+
+def test_output_named_like_a_folder(src: Path) -> None:
+    folder = src.parent
+    expect_failure(run(str(src), "-o", f"{folder}/new/"), "is a folder name", folder, {"login.har"})
+
+
+def test_input_behind_a_symlink_loop(src: Path) -> None:
+    loop = src.with_name("loop")
+    loop.symlink_to("loop")
+    message = "loop: cannot read (Too many levels of symbolic links)"
+    expect_failure(run(str(loop)), message, src.parent, {"login.har", "loop"})
+
+
+def test_stdin_that_is_the_output_file(src: Path) -> None:
+    with src.open("rb") as stdin:
+        done = run_subprocess(["-", "-o", str(src)], stdin=stdin)
+    assert done.returncode == 2
+    assert b"the output is the input; use --in-place" in done.stderr
+    assert src.read_bytes() == SECRET_HAR
+
+
+def test_closed_stdin_and_stdout(src: Path) -> None:
+    done = run_subprocess(["-"], stdin=subprocess.DEVNULL, preexec_fn=lambda: os.close(0))
+    assert (done.returncode, done.stderr) == (2, b"harscrub: <stdin>: not open\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "harscrub", str(src), "-o", "-"],
+        stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (2, b"harscrub: <stdout>: not open\n")
 
 
 def run_subprocess(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:

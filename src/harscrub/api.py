@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from typing import Any, BinaryIO
 
 from harscrub import __version__
 from harscrub.engine import Scrubber
-from harscrub.errors import InputError, UsageError
+from harscrub.errors import InputError, OutputError, UsageError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, HarReader, Member
@@ -69,8 +70,8 @@ def scrub_stream(
 
 
 def scrub_file(
-    src: Path,
-    dst: Path | None = None,
+    src: Path | str,
+    dst: Path | str | None = None,
     *,
     in_place: bool = False,
     ruleset: Ruleset | None = None,
@@ -78,24 +79,34 @@ def scrub_file(
 ) -> Report:
     """Sanitize the HAR at src into dst, atomically: dst appears only when complete.
 
-    ``Path("-")`` means stdin or stdout. Without dst, a file src is written beside itself as
-    ``NAME.sanitized.har`` (see default_output) and stdin goes to stdout. The input is never
-    overwritten unless in_place is set.
+    The string ``"-"`` means stdin or stdout (a file named "-" is ``Path("-")`` or ``"./-"``).
+    Without dst, a file src is written beside itself as ``NAME.sanitized.har`` (see
+    default_output) and stdin goes to stdout. The input is never overwritten unless in_place is
+    set; on any error nothing is written.
     """
+    source = None if _is_stdio(src) else Path(src)
+    if isinstance(dst, str) and dst.endswith(os.sep) and not _is_stdio(dst):
+        raise OutputError(f"{dst}: is a folder name; give a file name")
+    target: Path | None
     if in_place:
-        if dst is not None or src == STDIO:
+        if dst is not None or source is None:
             raise UsageError("--in-place rewrites a named input file; it takes no output")
-        dst = src.resolve()  # through a symlink, to the file it names
+        target = source
     elif dst is None:
-        dst = STDIO if src == STDIO else default_output(src)
-    elif src != STDIO and dst != STDIO and _same_file(src, dst):
-        raise UsageError(f"{dst}: the output is the input; use --in-place to overwrite it")
-    with _open_input(src) as fin, atomic_output(dst, mode_from=src if in_place else None) as fout:
+        target = None if source is None else default_output(source)
+    else:
+        target = None if _is_stdio(dst) else Path(dst)
+        if target is not None and _same_file(source, target):
+            raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
+    with (
+        _open_input(source) as fin,
+        atomic_output(target, mode_from=source if in_place else None) as fout,
+    ):
         return scrub_stream(
             fin,
             fout,
-            name=_display(src, "<stdin>"),
-            output=_display(dst, "<stdout>"),
+            name=str(source or "<stdin>"),
+            output=str(target or "<stdout>"),
             ruleset=ruleset,
             options=options,
         )
@@ -111,23 +122,28 @@ def _stamp(ruleset: Ruleset) -> dict[str, Any]:
     return {"version": __version__, "placeholder": "tag", "rulePacks": list(ruleset.packs)}
 
 
-def _open_input(src: Path) -> contextlib.AbstractContextManager[BinaryIO]:
-    if src == STDIO:
+def _is_stdio(path: Path | str) -> bool:
+    return isinstance(path, str) and path == STDIO
+
+
+def _open_input(src: Path | None) -> contextlib.AbstractContextManager[BinaryIO]:
+    if src is None:
+        if sys.stdin is None:
+            raise InputError("<stdin>: not open")
         return contextlib.nullcontext(sys.stdin.buffer)  # stdin is not ours to close
-    if src.is_dir():
-        raise InputError(f"{src}: is a directory, not a HAR file")
     try:
         return src.open("rb")
+    except IsADirectoryError:
+        raise InputError(f"{src}: is a directory, not a HAR file") from None
     except OSError as e:
-        raise InputError(f"{src}: cannot read ({e.strerror or type(e).__name__})") from e
+        raise InputError(f"{src}: cannot read ({e.strerror or type(e).__name__})") from None
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(src: Path | None, dst: Path) -> bool:
+    """Whether writing dst would overwrite src (stdin included), through links of any kind."""
     try:
-        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
-    except OSError:
+        dst_stat = dst.stat()
+        src_stat = os.fstat(sys.stdin.fileno()) if src is None else src.stat()
+    except (OSError, AttributeError, ValueError):  # no such file, no stdin, a closed stdin
         return False
-
-
-def _display(path: Path, stdio_name: str) -> str:
-    return stdio_name if path == STDIO else str(path)
+    return (src_stat.st_dev, src_stat.st_ino) == (dst_stat.st_dev, dst_stat.st_ino)

@@ -6,7 +6,6 @@ import signal
 import sys
 import traceback
 from enum import IntEnum
-from pathlib import Path
 from types import FrameType
 
 import click
@@ -39,11 +38,13 @@ Exit codes: 0 done, 2 bad input or usage (nothing written),
 
 
 @click.command(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("src", metavar="INPUT", type=click.Path(path_type=Path, allow_dash=True))
+# Paths stay strings: "-" is stdin/stdout while "./-" is a file, and "out/" is not "out".
+# click's readable check is off, so an unreadable file gets harscrub's own one-line error.
+@click.argument("src", metavar="INPUT", type=click.Path(allow_dash=True, readable=False))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path, allow_dash=True),
+    type=click.Path(allow_dash=True, readable=False),
     help="Where to write the sanitized HAR ('-' for stdout). "
     "Default: INPUT.sanitized.har beside the input.",
 )
@@ -53,7 +54,7 @@ Exit codes: 0 done, 2 bad input or usage (nothing written),
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="harscrub")
 def main(
-    src: Path, output: Path | None, in_place: bool, compact: bool, quiet: bool, debug: bool
+    src: str, output: str | None, in_place: bool, compact: bool, quiet: bool, debug: bool
 ) -> None:
     """Remove credentials and cookie values from the HAR file INPUT.
 
@@ -62,7 +63,8 @@ def main(
     file and renamed into place only when complete; on any error nothing is written and the
     input is left untouched.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
     try:
         report = scrub_file(src, output, in_place=in_place, options=Options(indent=not compact))
     except HarscrubError as e:
@@ -97,5 +99,5 @@ def _fail(message: str, code: Exit) -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so the temp file is removed on the way out.
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so the temp file is removed on the way out.
     raise KeyboardInterrupt

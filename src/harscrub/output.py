@@ -5,19 +5,21 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import secrets
 import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from harscrub.errors import OutputError
 
-STDIO = Path("-")
+STDIO = "-"  # the command line's name for stdin and stdout
 
-# Below this size, stdout output is buffered in memory before being copied out.
+# Output for a stream (stdout, a device, a pipe) is held back until complete: in memory up to
+# this size, then in a temp file.
 _SPOOL_LIMIT = 8 << 20
 _WRITE_SIZE = 1 << 16
 
@@ -54,31 +56,28 @@ class _Sink:
 
 
 @contextlib.contextmanager
-def atomic_output(dst: Path, *, mode_from: Path | None = None) -> Iterator[BinaryIO]:
+def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterator[BinaryIO]:
     """Yield a file to write; on success it becomes dst, on any exception nothing is left.
 
-    dst "-" is stdout: the output is spooled and copied out only once complete, so a failure
-    half-way never leaves half a HAR in a pipe. mode_from copies that file's permissions
-    (for --in-place); otherwise the new file gets the usual umask-based mode.
+    dst None is stdout. Streams (stdout, a device such as /dev/null, a named pipe) get the
+    output only once it is complete. A symlink is written through, to the file it names.
+    mode_from copies that file's permissions (for --in-place); otherwise the new file gets the
+    usual mode under the umask.
     """
-    if dst == STDIO:
-        with tempfile.SpooledTemporaryFile(_SPOOL_LIMIT) as spool:
-            sink = _Sink(spool, "<stdout>")  # type: ignore[arg-type]
-            yield sink  # type: ignore[misc]
-            sink.flush()
-            spool.seek(0)
-            try:
-                shutil.copyfileobj(spool, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-            except OSError as e:
-                raise _output_error("<stdout>", e) from e
+    if dst is None:
+        if sys.stdout is None:
+            raise OutputError("<stdout>: not open")
+        with _spooled("<stdout>", lambda: contextlib.nullcontext(sys.stdout.buffer)) as sink:
+            yield sink
         return
-
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
-    except OSError as e:
-        raise _output_error(str(dst), e) from e
-    tmp = Path(tmp_name)
+    real = Path(os.path.realpath(dst))
+    if real.is_dir():
+        raise OutputError(f"{dst}: is a directory; give a file name")
+    if real.exists() and not real.is_file():
+        with _spooled(str(dst), lambda: real.open("wb")) as sink:
+            yield sink
+        return
+    fd, tmp = _create_beside(real, str(dst))
     try:
         with io.FileIO(fd, "wb") as raw:
             sink = _Sink(raw, str(dst))
@@ -89,8 +88,9 @@ def atomic_output(dst: Path, *, mode_from: Path | None = None) -> Iterator[Binar
             except OSError as e:
                 raise _output_error(str(dst), e) from e
         try:
-            os.chmod(tmp, _mode(mode_from))
-            os.replace(tmp, dst)
+            if mode_from is not None:
+                os.chmod(tmp, stat.S_IMODE(mode_from.stat().st_mode))
+            os.replace(tmp, real)
         except OSError as e:
             raise _output_error(str(dst), e) from e
     except BaseException:
@@ -99,19 +99,42 @@ def atomic_output(dst: Path, *, mode_from: Path | None = None) -> Iterator[Binar
         raise
 
 
-def _mode(mode_from: Path | None) -> int:
-    if mode_from is not None:
-        return stat.S_IMODE(mode_from.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+def _create_beside(real: Path, name: str) -> tuple[int, Path]:
+    """Create a new, empty temp file in real's folder, with the umask's usual mode."""
+    for _ in range(100):
+        tmp = real.with_name(f".{real.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            # Not tempfile.mkstemp: its 0600 would need the umask read back (a process-wide
+            # flip) to give the output the mode any new file gets.
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise _output_error(name, e) from e
+    raise OutputError(f"{name}: cannot create a temporary file beside it; nothing was written")
+
+
+@contextlib.contextmanager
+def _spooled(
+    name: str, open_stream: Callable[[], contextlib.AbstractContextManager[IO[bytes]]]
+) -> Iterator[BinaryIO]:
+    with tempfile.SpooledTemporaryFile(_SPOOL_LIMIT) as spool:
+        sink = _Sink(spool, f"{name} (held back in {tempfile.gettempdir()})")  # type: ignore[arg-type]
+        yield sink  # type: ignore[misc]
+        sink.flush()
+        spool.seek(0)
+        try:
+            with open_stream() as stream:
+                shutil.copyfileobj(spool, stream)
+                stream.flush()
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            raise OutputError(f"{name}: cannot write ({reason}); the output is incomplete") from e
 
 
 def _output_error(name: str, e: OSError) -> OutputError:
     if isinstance(e, FileNotFoundError):
         reason = "the output folder does not exist"
-    elif isinstance(e, IsADirectoryError):
-        reason = "is a directory; give a file name"
     else:
         reason = e.strerror or type(e).__name__
     return OutputError(f"{name}: cannot write ({reason}); nothing was written")
