@@ -89,7 +89,9 @@ def test_utf8_bom_is_skipped() -> None:
     assert rebuild(read(codecs.BOM_UTF8 + json.dumps(doc).encode())) == doc
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"]
+)
 def test_utf16_and_utf32_are_read(encoding: str) -> None:
     doc = har(entry("https://a.test/Zürich"))
     data = json.dumps(doc, ensure_ascii=False).encode(encoding)
@@ -115,6 +117,7 @@ def test_odd_entry_shapes_are_kept() -> None:
         (b"", "in.har: empty file, not a HAR"),
         (b"  \n\t", "in.har: empty file, not a HAR"),
         (b"null", "in.har: not a HAR: the file holds JSON that is not an object"),
+        (b"nonce,value\n1,2", "in.har:1:1: not valid JSON: expected '{' at the start of a HAR"),
         (b"[]", "in.har: not a HAR: the file holds JSON that is not an object"),
         (b"<html></html>", "in.har:1:1: not valid JSON: expected '{' at the start of a HAR"),
         (b'onInputData({"log": {}})', "in.har:1:1: not a HAR: the JSON is wrapped in a JavaScript"),
@@ -212,3 +215,11 @@ def test_read_errors_become_input_errors() -> None:
 
     with pytest.raises(InputError, match=r"^in.har: cannot read \(Input/output error\)$"):
         list(HarReader(failing_read, "in.har"))
+
+
+def test_keys_in_messages_are_escaped_and_cut_short() -> None:
+    key = "x\nSECOND LINE" + "y" * 100 + "\ud800"
+    got = bad(json.dumps({"log": {"entries": [], key: "unterminated"}}).encode()[:-4])
+    assert got.startswith("in.har: truncated: the file ends inside log.x\\nSECOND LINEyyy")
+    assert got.endswith("...")
+    assert "\n" not in got

@@ -67,6 +67,11 @@ def test_an_extra_pack_adds_its_rules(tmp_path: Path) -> None:
         ("[[rule]\n", "not a valid TOML file"),
         ("rules = []\n", "unknown top-level key(s) rules"),
         ("", "no [[rule]] tables"),
+        ('rule = ["x"]\n', "'rule' must be a list of tables"),
+        (
+            f"[[rule]]\n{GOOD}action = ['redact']\n",
+            "rule 'team-token': key 'action': must be one of",
+        ),
     ],
 )
 def test_bad_pack_is_an_error_naming_file_rule_and_key(

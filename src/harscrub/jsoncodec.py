@@ -6,6 +6,15 @@ standard library's slower exact path:
 - integers beyond 64 bits: orjson 3.13 silently turns them into floats, losing digits;
 - lone UTF-16 surrogate escapes such as ``"\\ud800"``: browsers write them when a page holds a
   broken string, orjson refuses them, and they must come out as the same escape.
+
+Which path a value takes:
+
+    loads: orjson, unless it fails or the raw bytes hold a run of 19 digits -> json (exact)
+    dumps: orjson, unless it refuses the value (big int, lone surrogate)     -> json (exact)
+
+Strings and integers come out exactly; other numbers keep their value but not always their
+spelling (``1e5`` is written ``100000.0``, and ``1e-7`` as ``1e-07`` on the exact path).
+Numbers no float can hold (``1e400``) and NaN are refused as not valid JSON.
 """
 
 from __future__ import annotations

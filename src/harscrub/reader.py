@@ -9,6 +9,7 @@ pretty or single-line JSON, a UTF-8 BOM, UTF-16/32 and vendor fields are accepte
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _STRING_TAIL = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 # A number or literal; orjson decides later whether it is valid.
 _BARE = re.compile(rb'[^ \t\r\n,:\[\]{}"]+')
 _JSONP = re.compile(rb"[A-Za-z_$][\w$.]*\s*\(")
+_JSON_START = re.compile(rb'[\["0-9-]|(?:true|false|null)(?![\w$])')
 
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
 _QUOTE, _COMMA, _COLON = b'",:'
@@ -119,7 +121,7 @@ class HarReader:
                 seen_log = True
                 yield from self._log()
             else:
-                yield Member(ROOT_DEPTH, key, self._take(key))
+                yield Member(ROOT_DEPTH, key, self._take(_shown(key)))
         if not seen_log:
             raise BadHar(f'{self.name}: not a HAR: no top-level "log" object')
         yield Close(ROOT_DEPTH)
@@ -136,7 +138,7 @@ class HarReader:
         seen_entries = False
         for key in self._members("log"):
             if key != "entries":
-                yield Member(LOG_DEPTH, key, self._take(f"log.{key}"))
+                yield Member(LOG_DEPTH, key, self._take(f"log.{_shown(key)}"))
                 continue
             if seen_entries:
                 raise self._error('"entries" appears twice in log')
@@ -365,22 +367,32 @@ class HarReader:
                 "not a HAR: the JSON is wrapped in a JavaScript call (JSONP); "
                 "export the HAR itself, not a .harp or .js file"
             )
-        if self._buf[self._pos] in b'["-0123456789tfn':
+        if _JSON_START.match(self._buf, self._pos):
             return BadHar(f"{self.name}: not a HAR: the file holds JSON that is not an object")
         return self._error("not valid JSON: expected '{' at the start of a HAR")
 
 
 def _utf16_or_32(head: bytes) -> str | None:
-    """Encoding of a JSON text by its BOM or, for UTF-16 without one, its zero bytes (RFC 8259)."""
+    """Encoding of a JSON text by its BOM or, without one, where its first character's zero
+    bytes are (RFC 4627: the text starts with an ASCII character)."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if len(head) >= 2 and head[0] and not head[1]:
-        return "utf-16-le"
-    if len(head) >= 2 and not head[0] and head[1]:
-        return "utf-16-be"
-    return None
+    if len(head) < 4:
+        return None
+    zeros = tuple(b == 0 for b in head)
+    return {
+        (False, True, True, True): "utf-32-le",
+        (True, True, True, False): "utf-32-be",
+        (False, True, False, True): "utf-16-le",
+        (True, False, True, False): "utf-16-be",
+    }.get(zeros)
+
+
+def _shown(key: str) -> str:
+    """A key from the input, fit for a one-line message: escaped and cut short."""
+    return json.dumps(key[:40] + ("..." if len(key) > 40 else ""))[1:-1]
 
 
 def _transcoded(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import regex
 
@@ -16,8 +16,8 @@ from harscrub.errors import RuleError
 Place = Literal["header", "cookie"]
 Action = Literal["redact", "keep-scheme"]
 
-PLACES: frozenset[str] = frozenset({"header", "cookie"})
-ACTIONS: frozenset[str] = frozenset({"redact", "keep-scheme"})
+PLACES: frozenset[str] = frozenset(get_args(Place))
+ACTIONS: frozenset[str] = frozenset(get_args(Action))
 _KEYS = frozenset({"id", "description", "places", "name", "action"})
 _ID = regex.compile(r"[a-z0-9][a-z0-9-]*")
 
@@ -94,6 +94,8 @@ def _load_pack(data: bytes, source: str) -> list[Rule]:
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list) or not raw_rules:
         raise RuleError(f"{source}: no [[rule]] tables")
+    if not all(isinstance(raw, dict) for raw in raw_rules):
+        raise RuleError(f"{source}: 'rule' must be a list of tables, written [[rule]]")
     return [_rule(raw, source) for raw in raw_rules]
 
 
@@ -117,7 +119,7 @@ def _rule(raw: dict[str, Any], source: str) -> Rule:
             f"(known: {known})"
         )
     action = raw.get("action", "redact")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise RuleError(f"{where}: key 'action': must be one of {', '.join(sorted(ACTIONS))}")
     return Rule(
         id=rule_id,
