@@ -7,6 +7,7 @@ import sys
 import traceback
 from enum import IntEnum
 from types import FrameType
+from typing import NoReturn
 
 import click
 
@@ -93,7 +94,7 @@ def _summary(report: Report) -> str:
     )
 
 
-def _fail(message: str, code: Exit) -> None:
+def _fail(message: str, code: Exit) -> NoReturn:
     click.echo(f"harscrub: {message}", err=True)
     sys.exit(code)
 
