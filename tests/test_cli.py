@@ -242,6 +242,50 @@ def test_a_file_named_dash_is_a_file(src: Path, monkeypatch: pytest.MonkeyPatch)
     assert_no_secret(Path("out.har").read_bytes())
 
 
+def test_default_output_that_links_to_the_input(src: Path) -> None:
+    src.with_name("login.sanitized.har").symlink_to(src.name)
+    before = {p.name for p in src.parent.iterdir()}
+    expect_failure(run(str(src)), "the output is the input", src.parent, before)
+    assert src.read_bytes() == SECRET_HAR
+
+
+def test_input_that_is_not_a_file_needs_an_output(src: Path) -> None:
+    done = run_subprocess(["/dev/stdin"], input=src.read_bytes())  # stdin is a pipe
+    assert done.returncode == 2
+    assert (
+        done.stderr
+        == b"harscrub: /dev/stdin: not a regular file; say where the output goes with -o\n"
+    )
+
+
+def test_output_to_dev_stdout_when_it_is_a_pipe(src: Path) -> None:
+    done = run_subprocess([str(src), "-o", "/dev/stdout", "-q"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["log"]["entries"]
+    assert_no_secret(done.stdout)
+
+
+@pytest.mark.parametrize("folder", [".", ""])
+def test_a_folder_as_input(src: Path, folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(src.parent)
+    expect_failure(run(folder), "is a directory, not a HAR file", src.parent, {"login.har"})
+
+
+def test_nesting_deeper_than_an_exact_copy_can_go(tmp_path: Path) -> None:
+    deep = "[" * 990 + "1" + "]" * 990
+    src = tmp_path / "deep.har"
+    src.write_text(f'{{"log": {{"entries": [{{"n": 12345678901234567890123, "a": {deep}}}]}}}}')
+    expect_failure(
+        run(str(src), "-o", str(tmp_path / "out.har")), "nested too deeply", tmp_path, {"deep.har"}
+    )
+
+
+def test_file_names_are_shown_on_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "two\nlines.har"
+    src.write_bytes(b"")
+    expect_failure(run(str(src)), "two\\nlines.har: empty file", tmp_path, {src.name})
+
+
 def test_output_named_like_a_folder(src: Path) -> None:
     folder = src.parent
     expect_failure(run(str(src), "-o", f"{folder}/new/"), "is a folder name", folder, {"login.har"})

@@ -222,6 +222,32 @@ def test_set_cookie_folded_with_commas(scrubber: Scrubber) -> None:
     assert "; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Path=/, b=[REDACTED:cookie:" in got
 
 
+@pytest.mark.parametrize("second", ["user[id]", "user id", "naïve", 'q="x', " spaced "], ids=repr)
+def test_set_cookie_folded_before_any_kind_of_name(scrubber: Scrubber, second: str) -> None:
+    got = response_header(scrubber, "Set-Cookie", f"lang=en; Path=/, {second}={CANARY}; Path=/")
+    assert CANARY not in got
+    assert got.startswith("lang=[REDACTED:cookie:")
+
+
+def test_set_cookie2_and_names_with_a_colon(scrubber: Scrubber) -> None:
+    assert response_header(scrubber, "Set-Cookie2", f"a={CANARY}; Version=1").startswith("a=[RED")
+    assert request_header(scrubber, "Authorization:", f"Bearer {CANARY}").startswith("Bearer [RED")
+
+
+def test_an_unknown_first_word_is_not_kept_as_a_scheme(scrubber: Scrubber) -> None:
+    assert is_placeholder(request_header(scrubber, "Authorization", f"sk_live_{CANARY} 1"))
+
+
+def test_fields_the_producer_left_out_stay_out(scrubber: Scrubber) -> None:
+    e = entry(
+        request_headers=[{"name": "Accept"}],
+        request_cookies={"name": "sid", "path": "/", "domain": "a.test"},
+    )
+    out, findings = scrub(scrubber, e)
+    assert out == e
+    assert findings == []
+
+
 def test_set_cookie_quoted_value_with_commas_stays_one_cookie(scrubber: Scrubber) -> None:
     got = response_header(scrubber, "Set-Cookie", f'd="k={CANARY},ver=2";Path=/\r\ne=1')
     assert regex.fullmatch(r"d=\[REDACTED:cookie:\w+\];Path=/\r\ne=\[REDACTED:cookie:\w+\]", got)

@@ -84,9 +84,10 @@ def test_pages_absent_null_or_empty(pages: Any) -> None:
     assert rebuild(read(json.dumps(doc).encode())) == doc
 
 
-def test_utf8_bom_is_skipped() -> None:
+@pytest.mark.parametrize("chunk_size", [1, 2, 1 << 20])
+def test_utf8_bom_is_skipped(chunk_size: int) -> None:
     doc = har(entry("https://a.test/é"))
-    assert rebuild(read(codecs.BOM_UTF8 + json.dumps(doc).encode())) == doc
+    assert rebuild(read(codecs.BOM_UTF8 + json.dumps(doc).encode(), chunk_size=chunk_size)) == doc
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,8 @@ def test_utf8_bom_is_skipped() -> None:
 def test_utf16_and_utf32_are_read(encoding: str) -> None:
     doc = har(entry("https://a.test/Zürich"))
     data = json.dumps(doc, ensure_ascii=False).encode(encoding)
-    assert rebuild(read(data, chunk_size=5)) == doc
+    for chunk_size in (1, 2, 3, 5, 1 << 20):
+        assert rebuild(read(data, chunk_size=chunk_size)) == doc
 
 
 def test_big_integers_and_lone_surrogates_survive_exactly() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -12,7 +13,8 @@ from typing import Any, BinaryIO
 
 from harscrub import __version__
 from harscrub.engine import Scrubber
-from harscrub.errors import InputError, OutputError, UsageError
+from harscrub.errors import BadHar, InputError, OutputError, UsageError
+from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, HarReader, Member
@@ -65,7 +67,11 @@ def scrub_stream(
                 continue  # a second run replaces the first run's stamp
             case Close(depth=depth) if depth == LOG_DEPTH:
                 writer.write(Member(LOG_DEPTH, STAMP_KEY, _stamp(ruleset)))
-        writer.write(event)
+        try:
+            writer.write(event)
+        except JsonError as e:  # a value deeper than the exact encoder goes
+            where = f"log.entries[{event.index}]" if isinstance(event, Entry) else "log"
+            raise BadHar(f"{name}: {where}: {e.msg}") from None
     return Report(name, output, entries, dict(redacted))
 
 
@@ -85,31 +91,21 @@ def scrub_file(
     set; on any error nothing is written.
     """
     source = None if _is_stdio(src) else Path(src)
+    if in_place and (dst is not None or source is None):
+        raise UsageError("--in-place rewrites a named input file; it takes no output")
     if isinstance(dst, str) and dst.endswith(os.sep) and not _is_stdio(dst):
         raise OutputError(f"{dst}: is a folder name; give a file name")
-    target: Path | None
-    if in_place:
-        if dst is not None or source is None:
-            raise UsageError("--in-place rewrites a named input file; it takes no output")
-        target = source
-    elif dst is None:
-        target = None if source is None else default_output(source)
-    else:
-        target = None if _is_stdio(dst) else Path(dst)
-        if target is not None and _same_file(source, target):
-            raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
-    with (
-        _open_input(source) as fin,
-        atomic_output(target, mode_from=source if in_place else None) as fout,
-    ):
-        return scrub_stream(
-            fin,
-            fout,
-            name=str(source or "<stdin>"),
-            output=str(target or "<stdout>"),
-            ruleset=ruleset,
-            options=options,
-        )
+    with _open_input(source) as fin:
+        target = _output_for(source, fin, dst, in_place=in_place)
+        with atomic_output(target, mode_from=source if in_place else None) as fout:
+            return scrub_stream(
+                fin,
+                fout,
+                name=str(source or "<stdin>"),
+                output=str(target or "<stdout>"),
+                ruleset=ruleset,
+                options=options,
+            )
 
 
 def default_output(src: Path) -> Path:
@@ -137,6 +133,27 @@ def _open_input(src: Path | None) -> contextlib.AbstractContextManager[BinaryIO]
         raise InputError(f"{src}: is a directory, not a HAR file") from None
     except OSError as e:
         raise InputError(f"{src}: cannot read ({e.strerror or type(e).__name__})") from None
+
+
+def _output_for(
+    source: Path | None, fin: BinaryIO, dst: Path | str | None, *, in_place: bool
+) -> Path | None:
+    """The output path (None: stdout), refusing any that would overwrite the input by accident."""
+    if in_place:
+        return source
+    if dst is None:
+        if source is None:
+            return None
+        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):  # e.g. <(zcat x.har.gz)
+            raise UsageError(f"{source}: not a regular file; say where the output goes with -o")
+        target = default_output(source)
+    elif _is_stdio(dst):
+        return None
+    else:
+        target = Path(dst)
+    if _same_file(source, target):
+        raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
+    return target
 
 
 def _same_file(src: Path | None, dst: Path) -> bool:

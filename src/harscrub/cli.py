@@ -81,7 +81,7 @@ def main(
             Exit.INTERNAL_ERROR,
         )
     if not quiet:
-        click.echo(f"harscrub: {_summary(report)}", err=True)
+        _say(_summary(report))
     sys.exit(Exit.OK)
 
 
@@ -94,8 +94,14 @@ def _summary(report: Report) -> str:
     )
 
 
+def _say(message: str) -> None:
+    # One line whatever a file name holds: control characters are shown escaped.
+    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    click.echo(f"harscrub: {line}", err=True)
+
+
 def _fail(message: str, code: Exit) -> NoReturn:
-    click.echo(f"harscrub: {message}", err=True)
+    _say(message)
     sys.exit(code)
 
 

@@ -47,6 +47,10 @@ def _escape_surrogates(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_SURROGATE_ESCAPE, _escape_surrogates)
 
 
+# The standard library's depth limit is Python's recursion limit, a little below orjson's 1024.
+_TOO_DEEP = "nested too deeply for an exact copy (about 900 levels at most)"
+
+
 class JsonError(ValueError):
     """Raised by loads with orjson's message and the character position of the problem."""
 
@@ -82,7 +86,10 @@ def loads(raw: bytes) -> Any:
             raise JsonError(e.msg, e.pos) from None
     if raw.translate(_DIGITS_TO_ZERO).find(_LONG_DIGIT_RUN) < 0:
         return value
-    return _exact_loads(raw)
+    try:
+        return _exact_loads(raw)
+    except RecursionError:
+        raise JsonError(_TOO_DEEP, 0) from None
 
 
 def _exact_loads(raw: bytes) -> Any:
@@ -90,15 +97,21 @@ def _exact_loads(raw: bytes) -> Any:
 
 
 def dumps(value: Any, *, indent: bool) -> bytes:
-    """Encode one value as UTF-8 JSON, with browsers' 2-space indent or compact."""
+    """Encode one value as UTF-8 JSON, with browsers' 2-space indent or compact.
+
+    Raises JsonError only for a value nested deeper than the exact path can go.
+    """
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
     except orjson.JSONEncodeError:
         # Only values that came through the exact path (big ints, lone surrogates) get here.
-        text = json.dumps(
-            value,
-            ensure_ascii=False,
-            indent=2 if indent else None,
-            separators=(",", ": ") if indent else (",", ":"),
-        )
+        try:
+            text = json.dumps(
+                value,
+                ensure_ascii=False,
+                indent=2 if indent else None,
+                separators=(",", ": ") if indent else (",", ":"),
+            )
+        except RecursionError:
+            raise JsonError(_TOO_DEEP, 0) from None
         return text.encode("utf-8", _SURROGATE_ESCAPE)

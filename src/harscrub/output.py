@@ -73,8 +73,9 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
     real = Path(os.path.realpath(dst))
     if real.is_dir():
         raise OutputError(f"{dst}: is a directory; give a file name")
-    if real.exists() and not real.is_file():
-        with _spooled(str(dst), lambda: real.open("wb")) as sink:
+    if _is_stream(dst):
+        # Opened by its own name: /dev/stdout's real path is /proc/<pid>/fd/pipe:[...].
+        with _spooled(str(dst), lambda: dst.open("wb")) as sink:
             yield sink
         return
     fd, tmp = _create_beside(real, str(dst))
@@ -97,6 +98,14 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         # Interrupts included: a temp file must never outlive a failed run.
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _is_stream(path: Path) -> bool:
+    """A device, pipe or socket (through any symlinks), written to rather than replaced."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except OSError:  # does not exist yet, or a dangling link: a new file
+        return False
 
 
 def _create_beside(real: Path, name: str) -> tuple[int, Path]:

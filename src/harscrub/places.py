@@ -23,12 +23,11 @@ TextCodec = Callable[[str, str, Redact], str]
 _SIDES = ("request", "response")
 
 # Several Set-Cookie headers folded into one value: Firefox and Firebug join them with newlines,
-# pcap2har and some proxies with ", ". Outside a quoted value, a comma followed by `name=` does
-# not occur inside one cookie's attributes (an Expires date reads "Wed, 21 Oct"), so it separates
-# two cookies. Quoted values are matched whole so that their commas are skipped.
-_SET_COOKIE_SEPARATOR = regex.compile(
-    r'"[^"\r\n]*"|(\r\n|\r|\n|,[ \t]*(?=[!#$%&\'*+.^_`|~0-9A-Za-z-]+=))'
-)
+# pcap2har and some proxies with ", ". Outside a quoted value, a comma followed by `name=` (any
+# name: PHP writes `user[id]=`) before the next ';' does not occur inside one cookie's attributes
+# (an Expires date reads "Wed, 21 Oct"), so it separates two cookies. Quoted values are matched
+# whole so that their commas are skipped.
+_SET_COOKIE_SEPARATOR = regex.compile(r'"[^";\r\n]*"|(\r\n|\r|\n|,(?=[^;,=\r\n]*=))')
 
 
 def scrub_entry(entry: dict[str, Any], redact: Redact) -> None:
@@ -54,7 +53,7 @@ def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, 
             if isinstance(item, dict):
                 yield item, "value", _name(item.get("name")), f"{path}[{i}].value"
     elif isinstance(items, dict):
-        if "name" in items and "value" in items:
+        if "name" in items:
             yield items, "value", _name(items["name"]), f"{path}.value"
         else:
             for name in items:
@@ -63,11 +62,14 @@ def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, 
 
 def _name(name: Any) -> str:
     # A header or cookie with no usable name still has its value looked at, as name "".
-    return name.strip() if isinstance(name, str) else ""
+    # Some converters keep the colon of a raw header line: "Authorization:".
+    return name.strip().removesuffix(":").rstrip() if isinstance(name, str) else ""
 
 
 def _rewrite(holder: dict[str, Any], key: str, path: str, codec: TextCodec, redact: Redact) -> None:
-    value = holder.get(key)
+    if key not in holder:
+        return  # never add a field the producer did not write
+    value = holder[key]
     if isinstance(value, list):  # Polly.JS writes repeated headers as one list of values
         holder[key] = [_scalar(v, f"{path}[{j}]", codec, redact) for j, v in enumerate(value)]
     else:
@@ -125,4 +127,5 @@ def _cookie_pair(segment: str, path: str, redact: Redact) -> str:
 _HEADER_CODECS: dict[str, TextCodec] = {
     "cookie": _cookie_header,
     "set-cookie": _set_cookie_header,
+    "set-cookie2": _set_cookie_header,  # RFC 2965, obsolete but still in old captures
 }

@@ -327,7 +327,8 @@ class HarReader:
         return bool(data)
 
     def _detect_encoding(self) -> None:
-        self._more()
+        while len(self._buf) < 4 and self._more():
+            pass  # a stream may hand out its first bytes in pieces
         head = self._buf[:4]
         if head.startswith(codecs.BOM_UTF8):
             self._pos = self._line_start = len(codecs.BOM_UTF8)

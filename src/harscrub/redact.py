@@ -10,10 +10,16 @@ TAG_LENGTH = 6
 
 PLACEHOLDER = regex.compile(rf"\[REDACTED:[a-z0-9-]+:[0-9a-f]{{{TAG_LENGTH}}}\]")
 
-# An auth scheme ("Bearer ", "AWS4-HMAC-SHA256 ") is a short word followed by whitespace and
-# then the credential. Narrower than RFC 9110's token on purpose: a dot would let a JWT pass for
-# a scheme, and a lone token with trailing blanks must not count as a scheme with nothing after.
-_SCHEME = regex.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}[ \t]+(?=\S)")
+# Authorization schemes whose word is kept (IANA's registry plus vendors' own). Any other first
+# word might be the credential itself ("sk_live_x 1"), so an unknown scheme goes with the value.
+AUTH_SCHEMES = (
+    "AWS", "AWS4-HMAC-SHA256", "ApiKey", "Basic", "Bearer", "Concealed", "DPoP", "Digest",
+    "GNAP", "GoogleLogin", "HOBA", "Kerberos", "Key", "Mutual", "NTLM", "Negotiate", "OAuth",
+    "PrivateToken", "SCRAM-SHA-1", "SCRAM-SHA-256", "SSWS", "SharedKey", "SharedKeyLite",
+    "Splunk", "Token", "vapid",
+)  # fmt: skip
+# The scheme must be followed by something: "Bearer " alone is not a scheme with a credential.
+_SCHEME = regex.compile(rf"(?i)(?:{'|'.join(map(regex.escape, AUTH_SCHEMES))})[ \t]+(?=\S)")
 
 
 def tag_for(value: str, key: bytes) -> str:
