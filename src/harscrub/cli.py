@@ -34,7 +34,7 @@ Examples:
 
 \b
 Exit codes: 0 done, 2 bad input or usage (nothing written),
-3 internal error (a bug in harscrub; rerun with --debug).
+3 internal error (a bug in harscrub; rerun with --debug), 130 interrupted.
 """
 
 
@@ -47,7 +47,7 @@ Exit codes: 0 done, 2 bad input or usage (nothing written),
     "--output",
     type=click.Path(allow_dash=True, readable=False),
     help="Where to write the sanitized HAR ('-' for stdout). "
-    "Default: INPUT.sanitized.har beside the input.",
+    "Default: beside the input, login.har -> login.sanitized.har.",
 )
 @click.option("--in-place", is_flag=True, help="Replace INPUT with its sanitized copy.")
 @click.option("--compact", is_flag=True, help="Write compact JSON instead of 2-space indentation.")
