@@ -132,7 +132,7 @@ def _open_input(src: Path | None) -> contextlib.AbstractContextManager[BinaryIO]
     except IsADirectoryError:
         raise InputError(f"{src}: is a directory, not a HAR file") from None
     except OSError as e:
-        raise InputError(f"{src}: cannot read ({e.strerror or type(e).__name__})") from None
+        raise InputError.cannot_read(str(src), e) from None
 
 
 def _output_for(
@@ -161,6 +161,6 @@ def _same_file(src: Path | None, dst: Path) -> bool:
     try:
         dst_stat = dst.stat()
         src_stat = os.fstat(sys.stdin.fileno()) if src is None else src.stat()
-    except (OSError, AttributeError, ValueError):  # no such file, no stdin, a closed stdin
+    except (OSError, ValueError):  # no such file yet, a closed stdin or one without a descriptor
         return False
     return (src_stat.st_dev, src_stat.st_ino) == (dst_stat.st_dev, dst_stat.st_ino)

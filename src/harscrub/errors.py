@@ -18,6 +18,10 @@ class BadHar(HarscrubError):
 class InputError(HarscrubError):
     """The input cannot be opened or read."""
 
+    @classmethod
+    def cannot_read(cls, name: str, e: OSError) -> InputError:
+        return cls(f"{name}: cannot read ({e.strerror or type(e).__name__})")
+
 
 class OutputError(HarscrubError):
     """The output cannot be written; nothing was left behind."""

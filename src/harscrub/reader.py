@@ -313,7 +313,7 @@ class HarReader:
         try:
             data = self._read(max(self._chunk, pending))
         except OSError as e:
-            raise InputError(f"{self.name}: cannot read ({e.strerror or type(e).__name__})") from e
+            raise InputError.cannot_read(self.name, e) from e
         dropped = self._pos
         newlines = self._buf.count(b"\n", 0, dropped)
         if newlines:
