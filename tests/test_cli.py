@@ -57,7 +57,7 @@ def test_writes_clean_har_and_says_where(src: Path) -> None:
     assert result.exit_code == 0
     assert (
         result.stderr
-        == f"harscrub: wrote {out} (1 entries, 4 values redacted: authorization 1, cookie 3)\n"
+        == f"harscrub: wrote {out} (1 entries, 4 values redacted: authorization 1, session-cookie 3)\n"
     )
     doc = json.loads(out.read_bytes())
     assert doc["log"]["pages"] == [{"id": "page_1", "title": "Zürich"}]

@@ -44,7 +44,7 @@ GOOD = 'id = "team-token"\ndescription = "Team token header"\nplaces = ["header"
 
 
 def test_an_extra_pack_adds_its_rules(tmp_path: Path) -> None:
-    ruleset = load_ruleset((pack(tmp_path, f'[[rule]]\n{GOOD}name = "x-team-token"\n'),))
+    ruleset = load_ruleset((pack(tmp_path, f'[[rule]]\n{GOOD}name = "xteamtoken"\n'),))
     (rule,) = [r for r in ruleset.rules if r.id == "team-token"]
     assert rule.matches_name("X-Team-Token")
     assert not rule.matches_name("X-Team-Token-Id")

@@ -65,8 +65,14 @@ def scrub_stream(
                 entries += 1
             case Member(depth=depth, key=key) if depth == LOG_DEPTH and key == STAMP_KEY:
                 continue  # a second run replaces the first run's stamp
+            case Member(depth=depth, key=key, value=value):
+                # pages[].title, comments, vendor fields: anything outside the entries
+                prefix = "log." if depth == LOG_DEPTH else ""
+                value, findings = scrubber.scrub_member(prefix, key, value)
+                redacted.update(f.rule_id for f in findings)
+                event = Member(depth, key, value)
             case Close(depth=depth) if depth == LOG_DEPTH:
-                writer.write(Member(LOG_DEPTH, STAMP_KEY, _stamp(ruleset)))
+                writer.write(Member(LOG_DEPTH, STAMP_KEY, _stamp(ruleset, options)))
         try:
             writer.write(event)
         except JsonError as e:  # a value deeper than the exact encoder goes
@@ -113,9 +119,13 @@ def default_output(src: Path) -> Path:
     return src.with_name(f"{src.stem}.sanitized{src.suffix or '.har'}")
 
 
-def _stamp(ruleset: Ruleset) -> dict[str, Any]:
+def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
     # No key and no time stamp: a second run over the same input gives the same bytes.
-    return {"version": __version__, "placeholder": "tag", "rulePacks": list(ruleset.packs)}
+    return {
+        "version": __version__,
+        "placeholder": options.placeholder,
+        "rulePacks": list(ruleset.packs),
+    }
 
 
 def _is_stdio(path: Path | str) -> bool:

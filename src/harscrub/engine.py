@@ -1,14 +1,24 @@
-"""The Scrubber: compiled rules applied to every place in one entry, returning Findings."""
+"""The Scrubber: compiled rules applied to every place in one entry, returning Findings.
+
+It answers the codecs' questions (the Scan contract in spans.py): given a piece of decoded text
+and where it sits, which spans are secrets and what replaces them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from harscrub import places
+from harscrub import bodies, places, urls
 from harscrub.options import Options
-from harscrub.redact import is_placeholder, placeholder, split_scheme, tag_for
-from harscrub.rules import PLACES, Rule, Ruleset
+from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
+from harscrub.rules import PLACES, Rule, Ruleset, normalize
+from harscrub.spans import Hit, Span, merged
+
+# Containers inside containers (a URL in a query value in a JSON string...) are scanned this
+# deep; below that, text is scanned for token shapes only. Real data nests three or four deep.
+MAX_DEPTH = 12
+_NAME_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,37 +26,119 @@ class Finding:
     """One removed value. There is no field that could hold the value itself."""
 
     rule_id: str
-    entry: int  # index in log.entries
+    entry: int  # index in log.entries; -1 for the log's own parts (pages, comment)
     path: str  # "request.headers[3].value"
+    place: str  # the rule place kind: header, cookie, query, form, json, url, text
     length: int  # of what was removed
     tag: str  # same secret -> same tag within one run
 
 
 class Scrubber:
     def __init__(self, ruleset: Ruleset, options: Options) -> None:
-        self._rules = {place: ruleset.for_place(place) for place in PLACES}
-        self._key = options.key
+        self._named = {place: ruleset.named(place) for place in PLACES}
+        self._shapes = {place: ruleset.shapes(place) for place in PLACES}
+        self._options = options
+        self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        self._depth = 0
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
-        findings: list[Finding] = []
+        return [_finding(hit, index, path) for path, hit in places.scrub_entry(entry, self)]
 
-        def redact(place: str, name: str, value: str, path: str) -> str:
-            rule = self._first_rule(place, name)
-            if rule is None:
-                return value
-            keep, secret = split_scheme(value) if rule.action == "keep-scheme" else ("", value)
-            if not secret.strip() or is_placeholder(secret):
-                return value
-            tag = tag_for(secret, self._key)
-            findings.append(Finding(rule.id, index, path, len(secret), tag))
-            return keep + placeholder(rule.id, tag)
+    def scrub_member(self, prefix: str, key: str, value: Any) -> tuple[Any, list[Finding]]:
+        """A part of the document outside the entries: pages and their titles, comments."""
+        value, found = places.scrub_member(prefix, key, value, self)
+        return value, [_finding(hit, -1, path) for path, hit in found]
 
-        places.scrub_entry(entry, redact)
-        return findings
+    # The Scan contract.
 
-    def _first_rule(self, place: str, name: str) -> Rule | None:
-        for rule in self._rules[place]:
-            if rule.matches_name(name):
-                return rule
+    def value(self, text: str, place: str, name: str) -> list[Span]:
+        if self._skip(text):
+            return []
+        by_name = self._by_rules(text, place, name)
+        return self.text(text, place) if by_name is None else by_name
+
+    def named(self, text: str, place: str, name: str) -> list[Span]:
+        if self._skip(text):
+            return []
+        return self._by_rules(text, place, name) or []
+
+    def text(self, text: str, place: str) -> list[Span]:
+        if self._skip(text):
+            return []
+        if self._depth >= MAX_DEPTH:
+            return self.shapes(text, place)
+        self._depth += 1
+        try:
+            if urls.is_url(text):
+                return urls.scrub_url(text, self)
+            if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
+                return found
+            return merged(bodies.text_structure(text, self, place), self.shapes(text, place))
+        finally:
+            self._depth -= 1
+
+    def shapes(self, text: str, place: str) -> list[Span]:
+        found: list[Span] = []
+        lowered = text.lower()
+        for rule in self._shapes[place]:
+            found += (self._span(rule, text, start, end, place) for start, end in rule.find(text, lowered))
+        return merged(found)
+
+    def host_allowed(self, host: str) -> bool:
+        return bool(self._options.allow_hosts) and self._options.host_allowed(host)
+
+    # Rules and replacements.
+
+    def _skip(self, text: str) -> bool:
+        return not text or text.isspace() or is_placeholder(text) or text in self._options.allow_values
+
+    def _by_rules(self, text: str, place: str, name: str) -> list[Span] | None:
+        """Spans by the first rule that takes this name; None when no rule does."""
+        for rule in self._rules_for(place, name):
+            if rule.detector is None:
+                return self._whole(rule, text, place)
+            if found := [self._span(rule, text, s, e, place) for s, e in rule.find(text)]:
+                return merged(found)
         return None
+
+    def _rules_for(self, place: str, name: str) -> tuple[Rule, ...]:
+        key = (place, name)
+        rules = self._by_name.get(key)
+        if rules is None:
+            norm = normalize(name)
+            if norm in self._options.allow_names:
+                rules = ()
+            else:
+                rules = tuple(r for r in self._named[place] if r.name is None or r.name.fullmatch(norm))
+            if len(self._by_name) >= _NAME_CACHE_SIZE:
+                self._by_name.clear()
+            self._by_name[key] = rules
+        return rules
+
+    def _whole(self, rule: Rule, text: str, place: str) -> list[Span]:
+        keep = split_scheme(text)[0] if rule.action == "keep-scheme" else ""
+        secret = text[len(keep) :]
+        lead = len(secret) - len(secret.lstrip())
+        trail = len(secret.rstrip())
+        if lead >= trail or is_placeholder(secret.strip()):
+            return []
+        return [self._span(rule, text, len(keep) + lead, len(keep) + trail, place)]
+
+    def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> Span:
+        secret = text[start:end]
+        tag = tag_for(secret, self._options.key)
+        hit = Hit(rule.id, place, len(secret), tag)
+        if rule.action == "drop":
+            return Span(start, end, "", (hit,))
+        mark = placeholder(rule.id, tag, self._options.placeholder)
+        if self._options.keep_jwt_claims and (jwt := split_jwt(secret)):
+            readable, signature = jwt
+            if not signature:
+                return Span(end, end, "", ())  # nothing left to remove
+            return Span(start, end, readable + mark, (hit,))
+        return Span(start, end, mark, (hit,))
+
+
+def _finding(hit: Hit, index: int, path: str) -> Finding:
+    return Finding(hit.rule_id, index, path, hit.place, hit.length, hit.tag)

@@ -1,26 +1,39 @@
 """Where secrets sit in one HAR entry, and how each container is taken apart and put back.
 
-This module knows the HAR's shape; it knows no rules. For every value it finds it calls
-``redact(place, name, value, path)`` and writes back what that returns, so a container keeps its
-own syntax: a Cookie header stays ``name=value; name=value``, Set-Cookie keeps its attributes.
+This module knows the HAR's shape; it knows no rules. It hands every value, with the name it
+sits under, to the Scan and patches the spans it gets back into the value, so a container keeps
+its own syntax: a Cookie header stays ``name=value; name=value``, Set-Cookie keeps its
+attributes, a URL keeps its other parameters. Fields it has no special knowledge of (vendor
+``_initiator``, ``_webSocketMessages``, comments, fields a producer invented) are walked as JSON:
+every string in them is scanned, so nothing is missed because nobody thought of it.
+
 Entries from real producers are often malformed (cookies as an object, header values as lists,
 response null); they are read as far as their shape allows, and whatever is left is never a crash.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import regex
 
-Redact = Callable[[str, str, str, str], str]
-"""(place, name, value, path) -> the value to write back."""
+from harscrub import bodies
+from harscrub.escapes import QUERY
+from harscrub.spans import Hit, Scan, Span, apply
 
-TextCodec = Callable[[str, str, Redact], str]
-"""(text, path, redact) -> the text with its secrets replaced, in its own syntax."""
+Found = list[tuple[str, Hit]]
+"""(path of the HAR field, what was removed from it)."""
+
+SpansOf = Callable[[str], list[Span]]
 
 _SIDES = ("request", "response")
+# Fields whose strings are the HAR's own bookkeeping: dates, versions, methods, statuses.
+_PLAIN = frozenset({"startedDateTime", "time", "timings", "cache", "serverIPAddress", "connection",
+                    "pageref", "method", "httpVersion", "status", "statusText", "headersSize",
+                    "bodySize", "mimeType", "encoding", "size", "compression"})  # fmt: skip
 
 # Several Set-Cookie headers folded into one value: Firefox and Firebug join them with newlines,
 # pcap2har and some proxies with ", ". Outside a quoted value, a comma followed by `name=` (any
@@ -30,16 +43,92 @@ _SIDES = ("request", "response")
 _SET_COOKIE_SEPARATOR = regex.compile(r'"[^";\r\n]*"|(\r\n|\r|\n|,(?=[^;,=\r\n]*=))')
 
 
-def scrub_entry(entry: dict[str, Any], redact: Redact) -> None:
+def scrub_entry(entry: dict[str, Any], scan: Scan) -> Found:
+    found: Found = []
     for side in _SIDES:
         message = entry.get(side)
-        if not isinstance(message, dict):
-            continue
-        for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
-            codec = _HEADER_CODECS.get(name.lower()) or _whole("header", name)
-            _rewrite(holder, key, path, codec, redact)
-        for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
-            _rewrite(holder, key, path, _whole("cookie", name), redact)
+        if isinstance(message, dict):
+            _message(message, side, scan, found)
+    _walk_fields(entry, "", scan, found, skip=_SIDES)
+    return found
+
+
+def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Found]:
+    """A member of the log (pages, comment, vendor fields); returns the value to write."""
+    found: Found = []
+    holder = {key: value}
+    _walk_fields(holder, prefix, scan, found)
+    return holder[key], found
+
+
+def _message(message: dict[str, Any], side: str, scan: Scan, found: Found) -> None:
+    for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
+        codec = _HEADER_CODECS.get(name.lower(), _plain_header)
+        _rewrite(holder, key, path, lambda text, n=name: codec(text, n, scan), found)
+    for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
+        _rewrite(holder, key, path, lambda text, n=name: scan.value(text, "cookie", n), found)
+    for key in ("url", "redirectURL"):
+        _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found)
+    for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
+        _rewrite(holder, key, path, _encoded(scan, "query", name), found)
+    if isinstance(post := message.get("postData"), dict):
+        _post_data(post, f"{side}.postData", scan, found)
+    if isinstance(content := message.get("content"), dict):
+        _content(content, f"{side}.content", scan, found)
+    handled = ("headers", "cookies", "url", "redirectURL", "queryString", "postData", "content")
+    _walk_fields(message, f"{side}.", scan, found, skip=handled)
+
+
+def _post_data(post: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
+    mime = post.get("mimeType")
+    mime = mime if isinstance(mime, str) else ""
+    for holder, key, name, item_path in _named_values(post.get("params"), f"{path}.params"):
+        kind = holder.get("contentType")
+        if isinstance(kind, str) and not bodies.is_textual(kind):
+            continue  # an uploaded file
+        _rewrite(holder, key, item_path, _encoded(scan, "form", name), found)
+    _body(post, path, mime, scan, found)
+    _walk_fields(post, f"{path}.", scan, found, skip=("params", "text"))
+
+
+def _content(content: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
+    mime = content.get("mimeType")
+    _body(content, path, mime if isinstance(mime, str) else "", scan, found)
+    _walk_fields(content, f"{path}.", scan, found, skip=("text",))
+
+
+def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found) -> None:
+    text = holder.get("text")
+    if not isinstance(text, str) or not text or not bodies.is_textual(mime):
+        return  # media is left alone
+    if holder.get("encoding") == "base64":
+        # Fiddler, Charles and mitmproxy write JSON and HTML bodies in base64 too.
+        decoded = _base64_text(text)
+        if decoded is None:
+            return
+        spans = bodies.body_spans(decoded, mime, scan)
+        if spans:
+            new = apply(decoded, spans).encode("utf-8", "surrogatepass")
+            holder["text"] = base64.b64encode(new).decode("ascii")
+            found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
+        return
+    _rewrite(holder, "text", f"{path}.text", lambda t: bodies.body_spans(t, mime, scan), found)
+
+
+def _base64_text(text: str) -> str | None:
+    """The text a base64 body holds, or None for binary data (or not base64 at all)."""
+    try:
+        data = base64.b64decode(text, validate=False)
+        decoded = data.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    return None if "\x00" in decoded else decoded
+
+
+def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
+    # queryString and postData.params values are percent-encoded as sent by Chrome and decoded
+    # by Firefox; decoding an already decoded value changes nothing a rule looks at.
+    return lambda text: QUERY.spans(text, lambda decoded: scan.value(decoded, place, name))
 
 
 def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str, str]]:
@@ -66,65 +155,90 @@ def _name(name: Any) -> str:
     return name.strip().removesuffix(":").rstrip() if isinstance(name, str) else ""
 
 
-def _rewrite(holder: dict[str, Any], key: str, path: str, codec: TextCodec, redact: Redact) -> None:
+def _rewrite(holder: dict[str, Any], key: str, path: str, spans_of: SpansOf, found: Found) -> None:
     if key not in holder:
         return  # never add a field the producer did not write
     value = holder[key]
     if isinstance(value, list):  # Polly.JS writes repeated headers as one list of values
-        holder[key] = [_scalar(v, f"{path}[{j}]", codec, redact) for j, v in enumerate(value)]
+        holder[key] = [_scalar(v, f"{path}[{j}]", spans_of, found) for j, v in enumerate(value)]
     else:
-        holder[key] = _scalar(value, path, codec, redact)
+        holder[key] = _scalar(value, path, spans_of, found)
 
 
-def _scalar(value: Any, path: str, codec: TextCodec, redact: Redact) -> Any:
-    if isinstance(value, str):
-        return codec(value, path, redact)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # A numeric session id is still a session id; its placeholder is a string.
-        text = str(value)
-        new = codec(text, path, redact)
-        return value if new == text else new
-    return value
+def _scalar(value: Any, path: str, spans_of: SpansOf, found: Found) -> Any:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    # A numeric session id is still a session id; its placeholder is a string.
+    text = value if isinstance(value, str) else str(value)
+    spans = spans_of(text)
+    if not spans:
+        return value
+    found += [(path, hit) for span in spans for hit in span.hits]
+    return apply(text, spans)
 
 
-def _whole(place: str, name: str) -> TextCodec:
-    """The codec of a value that is one piece: a plain header, a cookie in a cookies list."""
-    return lambda text, path, redact: redact(place, name, text, path)
+def _walk_fields(
+    holder: dict[str, Any], prefix: str, scan: Scan, found: Found, skip: tuple[str, ...] = ()
+) -> None:
+    """Scan every string under holder's other keys, each under the name of its key.
+
+    Iterative, since vendor fields may nest as deep as the reader allows.
+    """
+    stack: list[tuple[Any, Any, str, str]] = [
+        (holder, k, k, f"{prefix}{k}") for k in holder if k not in skip and k not in _PLAIN
+    ]
+    while stack:
+        parent, key, name, path = stack.pop()
+        value = parent[key]
+        if isinstance(value, str):
+            parent[key] = _scalar(value, path, lambda t, n=name: scan.value(t, "json", n), found)
+        elif isinstance(value, dict):
+            stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
+        elif isinstance(value, list):
+            stack += ((value, i, name, f"{path}[{i}]") for i in range(len(value)))
 
 
-def _cookie_header(text: str, path: str, redact: Redact) -> str:
-    return ";".join(_cookie_pair(segment, path, redact) for segment in text.split(";"))
+def _plain_header(text: str, name: str, scan: Scan) -> list[Span]:
+    return scan.value(text, "header", name)
 
 
-def _set_cookie_header(text: str, path: str, redact: Redact) -> str:
-    out, start = [], 0
+def _cookie_header(text: str, name: str, scan: Scan) -> list[Span]:
+    found: list[Span] = []
+    pos = 0
+    for segment in text.split(";"):
+        found += _cookie_pair(segment, pos, scan)
+        pos += len(segment) + 1
+    return found
+
+
+def _set_cookie_header(text: str, name: str, scan: Scan) -> list[Span]:
+    found: list[Span] = []
+    start = 0
     for m in _SET_COOKIE_SEPARATOR.finditer(text):
         if m.group(1) is not None:
-            out += [_set_cookie(text[start : m.start()], path, redact), m.group(1)]
+            found += _set_cookie(text[start : m.start()], start, scan)
             start = m.end()
-    out.append(_set_cookie(text[start:], path, redact))
-    return "".join(out)
+    return found + _set_cookie(text[start:], start, scan)
 
 
-def _set_cookie(text: str, path: str, redact: Redact) -> str:
-    pair, sep, attributes = text.partition(";")
-    return _cookie_pair(pair, path, redact) + sep + attributes
+def _set_cookie(text: str, offset: int, scan: Scan) -> list[Span]:
+    # Attributes (Path, Domain, Expires) are kept; only the first pair is the cookie.
+    return _cookie_pair(text.partition(";")[0], offset, scan)
 
 
-def _cookie_pair(segment: str, path: str, redact: Redact) -> str:
-    """Redact the value of one ``name=value``, keeping the name and the spacing around it."""
+def _cookie_pair(segment: str, offset: int, scan: Scan) -> list[Span]:
+    """Spans in the value of one ``name=value``, keeping the name and the spacing around it."""
     name, eq, value = segment.partition("=")
     if not eq:  # browsers read a segment without '=' as a value with an empty name
         name, value = "", segment
-    secret = value.strip()
-    if not secret:
-        return segment
-    lead = value[: len(value) - len(value.lstrip())]
-    trail = value[len(value.rstrip()) :]
-    return f"{name}{eq}{lead}{redact('cookie', name.strip(), secret, path)}{trail}"
+    start = offset + len(name) + len(eq)
+    return [
+        Span(s.start + start, s.end + start, s.text, s.hits)
+        for s in scan.value(value, "cookie", name.strip())
+    ]
 
 
-_HEADER_CODECS: dict[str, TextCodec] = {
+_HEADER_CODECS: dict[str, Callable[[str, str, Scan], list[Span]]] = {
     "cookie": _cookie_header,
     "set-cookie": _set_cookie_header,
     "set-cookie2": _set_cookie_header,  # RFC 2965, obsolete but still in old captures

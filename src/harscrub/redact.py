@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import hmac
+from typing import Literal
 
 import regex
 
+Style = Literal["tag", "mask", "drop"]
+STYLES: tuple[str, ...] = ("tag", "mask", "drop")
 TAG_LENGTH = 6
+MASK = "[REDACTED]"
 
-PLACEHOLDER = regex.compile(rf"\[REDACTED:[a-z0-9-]+:[0-9a-f]{{{TAG_LENGTH}}}\]")
+PLACEHOLDER = regex.compile(rf"\[REDACTED(?::[a-z0-9-]+:[0-9a-f]{{{TAG_LENGTH}}})?\]")
+# A JWT whose header and claims were kept (--keep-jwt-claims) is as finished as a placeholder.
+_DONE = regex.compile(rf"(?:eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.)?{PLACEHOLDER.pattern}")
+# What a JWT kept for debugging looks like: header.claims.[placeholder]
+_JWT_KEPT = regex.compile(r"(eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.)([A-Za-z0-9_-]*)")
 
 # Authorization schemes whose word is kept (IANA's registry plus vendors' own). Any other first
 # word might be the credential itself ("sk_live_x 1"), so an unknown scheme goes with the value.
@@ -28,13 +36,15 @@ def tag_for(value: str, key: bytes) -> str:
     return digest[:TAG_LENGTH]
 
 
-def placeholder(rule_id: str, tag: str) -> str:
-    return f"[REDACTED:{rule_id}:{tag}]"
+def placeholder(rule_id: str, tag: str, style: Style = "tag") -> str:
+    if style == "tag":
+        return f"[REDACTED:{rule_id}:{tag}]"
+    return MASK if style == "mask" else ""
 
 
 def is_placeholder(value: str) -> bool:
     """True for a value harscrub already wrote, so a second run changes nothing."""
-    return PLACEHOLDER.fullmatch(value) is not None
+    return _DONE.fullmatch(value) is not None
 
 
 def split_scheme(value: str) -> tuple[str, str]:
@@ -43,3 +53,9 @@ def split_scheme(value: str) -> tuple[str, str]:
     if m is None:
         return "", value
     return value[: m.end()], value[m.end() :]
+
+
+def split_jwt(value: str) -> tuple[str, str] | None:
+    """("header.claims.", "signature") when value is a JWS, for keeping its readable parts."""
+    m = _JWT_KEPT.fullmatch(value)
+    return (m.group(1), m.group(2)) if m else None

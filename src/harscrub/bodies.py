@@ -1,0 +1,251 @@
+"""Bodies by media type: JSON, forms, multipart, HTML, and free text (JavaScript, XML, logs).
+
+Each codec finds the named values and free text inside a body and asks the Scan about them, in
+decoded form; the spans it returns are in the body's own coordinates, so the body is patched,
+never re-serialized: a JSON body keeps its spacing, key order and escapes everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+import regex
+
+from harscrub.escapes import FORM, HTML, JSON_STRING
+from harscrub.spans import Scan, Span, each_part, merged
+from harscrub.urls import URL, params
+
+BodyCodec = Callable[[str, str, Scan], list[Span]]
+"""(text, media type, scan) -> spans in text."""
+
+
+def body_spans(text: str, mime: str, scan: Scan) -> list[Span]:
+    return codec_for(mime)(text, mime, scan)
+
+
+def essence(mime: str) -> str:
+    return mime.partition(";")[0].strip().lower()
+
+
+def is_textual(mime: str) -> bool:
+    """Whether a body of this type is text (scanned) rather than media (left alone)."""
+    kind = essence(mime)
+    if not kind:
+        return True  # unknown: the caller decides by looking at the bytes
+    top, _, sub = kind.partition("/")
+    if top in ("text", "multipart") or sub.endswith(("+json", "+xml")):
+        return True
+    return top == "application" and any(word in sub for word in _TEXTUAL_APPLICATION)
+
+
+_TEXTUAL_APPLICATION = ("json", "javascript", "ecmascript", "xml", "x-www-form-urlencoded",
+                        "graphql", "html", "jwt", "x-sh", "yaml", "toml", "csv", "sql",
+                        "x-ndjson", "ld+json", "problem")  # fmt: skip
+
+
+def codec_for(mime: str) -> BodyCodec:
+    kind = essence(mime)
+    if kind.endswith(("+json", "/json")) or kind in ("application/x-ndjson", "application/jsonl"):
+        return json_body
+    return _CODECS.get(kind, text_body)
+
+
+def json_body(text: str, mime: str, scan: Scan) -> list[Span]:
+    found = json_spans(text, scan)
+    return text_body(text, mime, scan) if found is None else found
+
+
+# Tokens of a JSON text: strings, brackets, numbers. Commas and literals need no attention.
+_JSON_TOKEN = regex.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
+)
+_COLON = regex.compile(r"[ \t\r\n]*:")
+
+
+def json_spans(text: str, scan: Scan) -> list[Span] | None:
+    """Spans in a JSON document (or JSON lines); None when text is not JSON.
+
+    Each string is scanned under the key it belongs to; items of an array belong to the array's
+    key, so ``"tokens": ["a", "b"]`` is read as two values named tokens.
+    """
+    if not _is_json(text):
+        return None
+    found: list[Span] = []
+    names: list[str] = []  # the name of each open container: "" for objects
+    key: str | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        first = token[0]
+        if first == '"':
+            if _COLON.match(text, m.end()):
+                key = JSON_STRING.decode(token[1:-1])
+                continue
+            name = key if key is not None else (names[-1] if names else "")
+            key = None
+            found += each_part(
+                [(m.start() + 1, token[1:-1])],
+                lambda raw, n=name: JSON_STRING.spans(raw, lambda s: scan.value(s, "json", n)),
+            )
+        elif first in "{[":
+            names.append("" if first == "{" else key if key is not None else (names[-1] if names else ""))
+            key = None
+        elif first in "}]":
+            if names:
+                names.pop()
+        else:  # a number: a PIN or a numeric session id under a secret name
+            name = key if key is not None else (names[-1] if names else "")
+            key = None
+            if name:
+                found += [
+                    Span(m.start() + s.start, m.start() + s.end, _json_string(s.text), s.hits)
+                    for s in scan.named(token, "json", name)
+                ]
+    return found
+
+
+def _is_json(text: str) -> bool:
+    stripped = text.lstrip()
+    if not stripped or stripped[0] not in "{[":
+        return False
+    try:
+        orjson.loads(text)
+    except orjson.JSONDecodeError:
+        try:  # JSON lines: one document per line
+            for line in text.splitlines():
+                if line.strip():
+                    orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return False
+    return True
+
+
+def _json_string(replacement: str) -> str:
+    return orjson.dumps(replacement).decode()
+
+
+def form_body(text: str, mime: str, scan: Scan) -> list[Span]:
+    return params(text, 0, scan, "form", FORM)
+
+
+def multipart_body(text: str, mime: str, scan: Scan) -> list[Span]:
+    boundary = _boundary(mime, text)
+    if not boundary:
+        return text_body(text, mime, scan)
+    found: list[Span] = []
+    delimiter = f"--{boundary}"
+    pos = text.find(delimiter)
+    while pos >= 0:
+        start = pos + len(delimiter)
+        end = text.find(delimiter, start)
+        part = text[start : len(text) if end < 0 else end]
+        found += _part(part, start, scan)
+        pos = end
+    return found
+
+
+_BOUNDARY = regex.compile(r'(?i);\s*boundary=(?:"([^"]{1,200})"|([^;\s]{1,200}))')
+_PART_HEAD = regex.compile(r"\r?\n\r?\n")
+_DISPOSITION_NAME = regex.compile(r'(?i)\bname="([^"]*)"|\bname=([^;\s]+)')
+_PART_TYPE = regex.compile(r"(?im)^content-type:\s*([^\r\n;]+)")
+
+
+def _boundary(mime: str, text: str) -> str:
+    if m := _BOUNDARY.search(mime):
+        return m.group(1) or m.group(2)
+    first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
+    return first[2:] if first.startswith("--") and len(first) > 2 else ""
+
+
+def _part(part: str, offset: int, scan: Scan) -> list[Span]:
+    head = _PART_HEAD.search(part)
+    if head is None:
+        return []
+    headers, body_start = part[: head.start()], head.end()
+    body = part[body_start:].removesuffix("\n").removesuffix("\r")
+    kind = _PART_TYPE.search(headers)
+    if kind and not is_textual(kind.group(1)):
+        return []  # an uploaded image or archive
+    m = _DISPOSITION_NAME.search(headers)
+    name = (m.group(1) or m.group(2)) if m else ""
+    return each_part([(offset + body_start, body)], lambda b: scan.value(b, "form", name))
+
+
+_TAG = regex.compile(r"(?i)<(input|meta|param)\b([^<>]{0,4096})>")
+_ATTRIBUTE = regex.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+)))?""")
+_NAME_ATTRIBUTES = {"input": ("name", "id"), "meta": ("name", "property", "http-equiv"),
+                    "param": ("name",)}  # fmt: skip
+_VALUE_ATTRIBUTES = {"input": "value", "meta": "content", "param": "value"}
+
+
+def html_body(text: str, mime: str, scan: Scan) -> list[Span]:
+    """Hidden inputs (CSRF tokens, SAML auto-post forms) and meta tags, then the text around."""
+    found: list[Span] = []
+    for tag in _TAG.finditer(text):
+        element = tag.group(1).lower()
+        attributes: dict[str, tuple[int, str]] = {}
+        for a in _ATTRIBUTE.finditer(tag.group(2)):
+            group = next((g for g in (2, 3, 4) if a.group(g) is not None), 0)
+            if group:
+                attributes.setdefault(a.group(1).lower(), (tag.start(2) + a.start(group), a.group(group)))
+        name = next((attributes[n][1] for n in _NAME_ATTRIBUTES[element] if n in attributes), "")
+        if name and (value := attributes.get(_VALUE_ATTRIBUTES[element])):
+            start, raw = value
+            decoded_name = HTML.decode(name)
+            found += each_part(
+                [(start, raw)],
+                lambda r, n=decoded_name: HTML.spans(r, lambda v: scan.value(v, "form", n)),
+            )
+    return merged(found, text_body(text, mime, scan))
+
+
+# Free text: JavaScript, XML, logs, GraphQL. Besides token shapes, it holds secrets as
+# `name: "value"`, `name = 'value'`, `name=value`, `<Name>value</Name>`, and inside URLs.
+_QUOTED_PAIR = regex.compile(
+    r"""(?<![\w$])(["']?)([A-Za-z_$][\w$.-]{0,63})\1[ \t]*[:=][ \t]*"""
+    r"""(?:"([^"\\\r\n]{0,8192}(?:\\.[^"\\\r\n]{0,8192}){0,64})"|'([^'\\\r\n]{0,8192}(?:\\.[^'\\\r\n]{0,8192}){0,64})')"""
+)
+_BARE_PAIR = regex.compile(r"(?<![\w$.%-])([A-Za-z_][\w.\[\]-]{0,63})=([^\s&\"'<>;,]{1,8192})")
+_ELEMENT = regex.compile(r"<(?:[\w.-]{1,64}:)?([\w.-]{1,64})(?:\s[^<>]{0,1024})?>([^<]{1,65536})</")
+_URL_END = ".,;:!?)]}'\""
+
+
+def text_body(text: str, mime: str, scan: Scan) -> list[Span]:
+    return scan.text(text, "text")
+
+
+def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
+    """Spans of what free text holds in structured form: URLs, pairs, XML elements."""
+    found: list[Span] = []
+    if "://" in text:
+        for m in URL.finditer(text):
+            url = m.group().rstrip(_URL_END)
+            found += each_part([(m.start(), url)], lambda u: scan.text(u, place))
+    if "=" in text or ":" in text:
+        for m in _QUOTED_PAIR.finditer(text):
+            group = 3 if m.group(3) is not None else 4
+            found += each_part(
+                [(m.start(group), m.group(group))],
+                lambda raw, n=m.group(2): JSON_STRING.spans(raw, lambda v: scan.named(v, "json", n)),
+            )
+    if "=" in text:
+        for m in _BARE_PAIR.finditer(text):
+            found += each_part(
+                [(m.start(2), m.group(2))],
+                lambda raw, n=m.group(1): FORM.spans(raw, lambda v: scan.named(v, "form", n)),
+            )
+    if "</" in text:
+        for m in _ELEMENT.finditer(text):
+            found += each_part(
+                [(m.start(2), m.group(2))],
+                lambda raw, n=m.group(1): HTML.spans(raw, lambda v: scan.named(v, "json", n)),
+            )
+    return merged(found)
+
+
+_CODECS: dict[str, BodyCodec] = {
+    "application/x-www-form-urlencoded": form_body,
+    "multipart/form-data": multipart_body,
+    "text/html": html_body,
+    "application/xhtml+xml": html_body,
+}

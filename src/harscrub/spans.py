@@ -1,0 +1,93 @@
+"""Spans: what to cut out of a piece of text and what to put in, and the Scan contract.
+
+Every codec (URLs, bodies, cookies) works the same way: take a container apart, ask the Scan
+about each piece in its decoded form, and get back Spans in that piece's coordinates. The codec
+maps them back to its own text and encodes the replacement its own way, so nothing around a
+secret changes. Findings travel inside the spans (Hit) and are recorded only when the outermost
+field is rewritten, so a span that loses to an overlapping one is not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One secret removed: which rule, at which kind of place, its length and keyed tag."""
+
+    rule_id: str
+    place: str
+    length: int
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+    text: str  # the replacement, already in the encoding of the text the span is in
+    hits: tuple[Hit, ...]
+
+
+class Scan(Protocol):
+    """What codecs may ask of the engine. place is a rule place kind: header, query, json..."""
+
+    def value(self, text: str, place: str, name: str) -> list[Span]:
+        """Spans in a value that sits under a name (by name rules first, then by shape)."""
+        ...
+
+    def named(self, text: str, place: str, name: str) -> list[Span]:
+        """Spans by name rules alone: for values whose shape is scanned elsewhere."""
+        ...
+
+    def text(self, text: str, place: str) -> list[Span]:
+        """Spans in free text: URLs, key/value pairs and token shapes inside it."""
+        ...
+
+    def shapes(self, text: str, place: str) -> list[Span]:
+        """Spans of token shapes only."""
+        ...
+
+    def host_allowed(self, host: str) -> bool: ...
+
+
+def apply(text: str, spans: Sequence[Span]) -> str:
+    """text with each (sorted, disjoint) span replaced."""
+    if not spans:
+        return text
+    out, pos = [], 0
+    for span in spans:
+        out += [text[pos : span.start], span.text]
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def shifted(spans: Iterable[Span], offset: int) -> list[Span]:
+    if not offset:
+        return list(spans)
+    return [replace(s, start=s.start + offset, end=s.end + offset) for s in spans]
+
+
+def merged(*groups: Iterable[Span]) -> list[Span]:
+    """One sorted, disjoint list; where spans overlap, the one from an earlier group wins.
+
+    Structure comes first (a query parameter found by its name), shapes found in the raw text
+    second: they mostly find the same secret again.
+    """
+    kept: list[Span] = []
+    for group in groups:
+        for span in group:
+            if not any(span.start < k.end and k.start < span.end for k in kept):
+                kept.append(span)
+    return sorted(kept, key=lambda s: s.start)
+
+
+def each_part(
+    parts: Iterable[tuple[int, str]], scan_part: Callable[[str], list[Span]]
+) -> list[Span]:
+    """Spans of several (offset, text) parts of one text, in that text's coordinates."""
+    return [s for offset, part in parts for s in shifted(scan_part(part), offset)]

@@ -1,0 +1,116 @@
+"""URLs: userinfo, path, query and fragment, each scanned in decoded form.
+
+A URL is never rebuilt: spans are cut out of the text as it was written, so a query keeps its
+order, its '+' or '%20' and its other parameters byte for byte. A parameter value that is itself
+a URL (``redirect_uri=https%3A%2F%2Fapp%2Fcb%3Fcode%3D...``) is decoded and scanned again, and
+its redaction encoded back in, however deep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import regex
+
+from harscrub.escapes import PATH, QUERY, Escapes
+from harscrub.spans import Scan, Span, each_part, merged
+
+URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s]*")
+_PARTS = regex.compile(
+    r"(?s)[A-Za-z][A-Za-z0-9+.-]*:(?://(?P<authority>[^/?#]*))?(?P<path>[^?#]*)"
+    r"(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?"
+)
+# Matrix parameters in a path, the way Java servers put the session there: /app;jsessionid=...
+_PATH_PARAM = regex.compile(r";(?P<name>[^;/=?#]{1,128})=(?P<value>[^;/?#]*)")
+
+
+def is_url(text: str) -> bool:
+    return URL.fullmatch(text) is not None
+
+
+def scrub_url(url: str, scan: Scan) -> list[Span]:
+    """Spans of secrets in one absolute URL."""
+    m = _PARTS.match(url)
+    if m is None:
+        return scan.shapes(url, "url")
+    found: list[Span] = []
+    if (authority := m.group("authority")) is not None:
+        userinfo, at, hostport = authority.rpartition("@")
+        if scan.host_allowed(_host(hostport)):
+            return []
+        if at:
+            found += _userinfo(userinfo, m.start("authority"), scan)
+    found += _path(m.group("path"), m.start("path"), scan)
+    if (query := m.group("query")) is not None:
+        found += params(query, m.start("query"), scan, "query", QUERY)
+    if (fragment := m.group("fragment")) is not None:
+        found += _fragment(fragment, m.start("fragment"), scan)
+    # Shapes in the raw URL too: a webhook URL is a secret as a whole.
+    return merged(found, scan.shapes(url, "url"))
+
+
+def params(text: str, offset: int, scan: Scan, place: str, codec: Escapes = QUERY) -> list[Span]:
+    """Spans in ``a=1&b=2`` (a query, a fragment, a form body); each value under its name."""
+    found: list[Span] = []
+    pos = 0
+    for pair in text.split("&"):
+        name, eq, value = pair.partition("=")
+        if eq:
+            decoded_name = codec.decode(name)
+            start = offset + pos + len(name) + 1
+            found += each_part(
+                [(start, value)],
+                lambda v, n=decoded_name: codec.spans(v, lambda d: scan.value(d, place, n)),
+            )
+        elif pair:
+            found += each_part([(offset + pos, pair)], lambda v: codec.spans(v, _text(scan, place)))
+        pos += len(pair) + 1
+    return found
+
+
+def _text(scan: Scan, place: str) -> Callable[[str], list[Span]]:
+    return lambda decoded: scan.text(decoded, place)
+
+
+def _host(hostport: str) -> str:
+    if hostport.startswith("["):  # IPv6 literal
+        return hostport[1 : hostport.find("]")]
+    return hostport.rpartition(":")[0] if ":" in hostport else hostport
+
+
+def _userinfo(userinfo: str, offset: int, scan: Scan) -> list[Span]:
+    user, colon, password = userinfo.partition(":")
+    found = each_part(
+        [(offset, user)], lambda v: PATH.spans(v, lambda d: scan.value(d, "url", "username"))
+    )
+    if colon:
+        start = offset + len(user) + 1
+        found += each_part(
+            [(start, password)], lambda v: PATH.spans(v, lambda d: scan.value(d, "url", "password"))
+        )
+    return found
+
+
+def _path(path: str, offset: int, scan: Scan) -> list[Span]:
+    found = []
+    for m in _PATH_PARAM.finditer(path):
+        name = QUERY.decode(m.group("name"))
+        found += each_part(
+            [(offset + m.start("value"), m.group("value"))],
+            lambda v, n=name: PATH.spans(v, lambda d: scan.value(d, "query", n)),
+        )
+    return merged(found, each_part([(offset, path)], lambda v: PATH.spans(v, _shapes(scan))))
+
+
+def _shapes(scan: Scan) -> Callable[[str], list[Span]]:
+    return lambda decoded: scan.shapes(decoded, "url")
+
+
+def _fragment(fragment: str, offset: int, scan: Scan) -> list[Span]:
+    # OAuth's implicit flow puts tokens in the fragment: #access_token=...&id_token=...; single
+    # page apps route with #/callback?code=...
+    if "=" not in fragment:
+        return each_part([(offset, fragment)], lambda v: QUERY.spans(v, _text(scan, "url")))
+    route, question, query = fragment.rpartition("?")
+    start = offset + len(route) + len(question)
+    return params(query, start, scan, "query", QUERY)
