@@ -19,6 +19,7 @@ from click.testing import CliRunner, Result
 from harscrub import __version__, cli
 
 from .factories import BEARER_CANARY, CANARY, entry, har_bytes, header
+from .test_rules import REPO_RULES
 
 SECRET_HAR = har_bytes(
     entry(
@@ -67,7 +68,7 @@ def test_writes_clean_har_and_says_where(src: Path) -> None:
     assert doc["log"]["_harscrub"] == {
         "version": __version__,
         "placeholder": "tag",
-        "rulePacks": ["builtin:core"],
+        "rulePacks": [f"builtin:{p.stem}" for p in sorted(REPO_RULES.glob("*.toml"))],
     }
     assert_no_secret(out.read_bytes(), result.stdout, result.stderr)
     assert src.read_bytes() == SECRET_HAR

@@ -6,9 +6,12 @@ harscrub's reader.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
 from typing import Any
 
 import pytest
@@ -78,47 +81,123 @@ def secrets_in(entry: dict[str, Any]) -> set[str]:
     return {v.strip().strip('"') for v in found} - {""}
 
 
-def credential_text(entry: dict[str, Any]) -> str:
-    """Everything an output entry holds where a cookie or credential goes."""
-    texts = []
-    for side in ("request", "response"):
-        message = entry.get(side)
-        texts += headers_named(message, COOKIE_HEADERS | CREDENTIAL_HEADERS)
-        texts += cookie_array_values(message)
-    return "\n".join(texts)
+# Token formats the corpus must not keep anywhere, found with patterns of this test's own.
+TOKEN_SHAPES = {
+    "jwt": re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"),
+    "google-access": re.compile(r"ya29\.[\w-]{20,}"),
+    "google-refresh": re.compile(r"1//0[\w-]{20,}"),
+    "google-api-key": re.compile(r"AIza[\w-]{35}"),
+}
+SECRET_PARAMS = {
+    "accesstoken", "idtoken", "refreshtoken", "token", "code", "password", "sig", "signature",
+    "xamzsignature", "xamzcredential", "xamzsecuritytoken", "xgoogsignature", "xgoogcredential",
+    "apikey", "clientsecret", "sessionid", "sid", "jsessionid", "authtoken", "samlresponse",
+}  # fmt: skip
+# A placeholder as written into text, JSON, a query (brackets kept) or a percent-encoded part.
+_OPEN, _COLON, _CLOSE = (rf"(?:{c}|%(?:25)*{h})" for c, h in ((r"\[", "5B"), (":", "3A"), (r"\]", "5D")))
+# A number's placeholder is a JSON string, so it may come with quotes, percent-encoded or not.
+PLACEHOLDER = re.compile(
+    rf'(?:"|%22)?{_OPEN}REDACTED(?:{_COLON}[a-z0-9-]+{_COLON}[0-9a-f]{{6}})?{_CLOSE}(?:"|%22)?',
+    re.IGNORECASE,
+)
 
 
-def leftover_secrets(original: dict[str, Any], sanitized: dict[str, Any]) -> int:
-    """How many of the original's cookie and credential values are still there (never which)."""
-    text = credential_text(sanitized)
-    return sum(1 for secret in secrets_in(original) if len(secret) >= 8 and secret in text)
+# Cookie and credential values that look like tokens: 16+ characters, letters and digits.
+# Shorter or plainer ones (a timestamp, "cache-iad2131", "en-GB") are not looked for in copies.
+TOKEN_LIKE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])[^\s]{16,}")
 
 
-def without_redactable(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document with the values harscrub may redact blanked out, to compare the rest."""
+def as_token(value: str) -> re.Pattern[str]:
+    """value as a whole token: not a part of a longer run of token characters."""
+    edge = r"[\w.~+%@!$*()',|-]"
+    return re.compile(rf"(?<!{edge}){re.escape(json.dumps(value)[1:-1])}(?!{edge})")
+
+
+def secret_query_values(entry: dict[str, Any]) -> set[str]:
+    """Values of secret-named parameters in the request URL, parsed with the standard library."""
+    url = entry.get("request", {}).get("url") if isinstance(entry.get("request"), dict) else None
+    if not isinstance(url, str):
+        return set()
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True) + parse_qsl(parts.fragment)
+    return {
+        v for n, v in pairs if re.sub(r"[-_.\[\]]", "", n.lower()) in SECRET_PARAMS and len(v) >= 8
+    }
+
+
+def leftovers(original: dict[str, Any], output: str) -> dict[str, int]:
+    """How many of the original's secrets the output text still holds, by kind (never which)."""
+    counts: dict[str, int] = {}
+    for entry in original["log"]["entries"]:
+        values = {v for v in secrets_in(entry) if TOKEN_LIKE.fullmatch(v)}
+        counts["cookie or credential"] = counts.get("cookie or credential", 0) + sum(
+            1 for v in values if json.dumps(v)[1:-1] in output and as_token(v).search(output)
+        )
+        counts["secret-named query value"] = counts.get("secret-named query value", 0) + sum(
+            1 for v in secret_query_values(entry) if v in output or quote(v, safe="") in output
+        )
+    for kind, shape in TOKEN_SHAPES.items():
+        counts[kind] = len(shape.findall(output))
+    return {k: n for k, n in counts.items() if n}
+
+
+def without_media(doc: dict[str, Any]) -> str:
+    """The document as text, without base64 media bodies (random bytes look like anything)."""
+    doc = json.loads(json.dumps(doc))
     for entry in doc["log"]["entries"]:
-        for side in ("request", "response"):
-            message = entry.get(side)
-            if not isinstance(message, dict):
-                continue
-            for h in message.get("headers") if isinstance(message.get("headers"), list) else []:
-                if (
-                    isinstance(h, dict)
-                    and str(h.get("name")).lower() in CREDENTIAL_HEADERS | COOKIE_HEADERS
-                ):
-                    h["value"] = None
-            cookies = message.get("cookies")
-            for c in (
-                [cookies]
-                if isinstance(cookies, dict)
-                else cookies
-                if isinstance(cookies, list)
-                else []
-            ):
-                if isinstance(c, dict) and "value" in c:
-                    c["value"] = None
-    doc["log"].pop("_harscrub", None)
-    return doc
+        response = entry.get("response")
+        content = response.get("content") if isinstance(response, dict) else None
+        if not isinstance(content, dict):
+            continue
+        if content.get("encoding") == "base64" and str(content.get("mimeType")).startswith(MEDIA):
+            content["text"] = ""
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+MEDIA = ("image/", "font/", "audio/", "video/", "application/octet-stream")
+
+
+def differences(original: Any, sanitized: Any, path: str = "") -> Iterator[str]:
+    """Paths where sanitized differs from original other than by placeholders for secrets."""
+    if isinstance(original, dict) and isinstance(sanitized, dict):
+        if original.keys() != sanitized.keys():
+            yield f"{path}: keys"
+        for key in original.keys() & sanitized.keys():
+            yield from differences(original[key], sanitized[key], f"{path}.{key}")
+    elif isinstance(original, list) and isinstance(sanitized, list):
+        if len(original) != len(sanitized):
+            yield f"{path}: length"
+        for i, (o, s) in enumerate(zip(original, sanitized, strict=False)):
+            yield from differences(o, s, f"{path}[{i}]")
+    elif original != sanitized and not (
+        isinstance(sanitized, str) and redacted_from(str(original), sanitized)
+    ):
+        yield path
+
+
+def redacted_from(original: str, sanitized: str) -> bool:
+    """Whether sanitized is original with some parts replaced by placeholders, nothing else."""
+    if not PLACEHOLDER.search(sanitized):
+        decoded = base64_text(sanitized)
+        return decoded is not None and redacted_from(base64_text(original) or "", decoded)
+    # The pieces between placeholders, in order, each placeholder standing for 1+ characters.
+    first, *middle, last = PLACEHOLDER.split(sanitized)
+    if not original.startswith(first) or len(original) < len(first) + len(last) + 1:
+        return False
+    pos, end = len(first) + 1, len(original) - len(last)
+    for piece in middle:
+        found = original.find(piece, pos, end)
+        if found < 0:
+            return False
+        pos = found + len(piece) + 1
+    return pos <= end and original.endswith(last)
+
+
+def base64_text(text: str) -> str | None:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True).decode("utf-8")
+    except ValueError:
+        return None
 
 
 @pytest.mark.parametrize("path", PARAMS)
@@ -135,15 +214,16 @@ def test_real_har(corpus: Path, path: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     sanitized = json.loads(out.read_bytes())
     assert len(sanitized["log"]["entries"]) == len(original["log"]["entries"])
-    assert sanitized["log"].get("pages") == original["log"].get("pages")
-    pairs = zip(original["log"]["entries"], sanitized["log"]["entries"], strict=True)
-    left = {i: n for i, (o, s) in enumerate(pairs) if (n := leftover_secrets(o, s))}
-    assert left == {}, "entries (index: count) still holding a cookie or credential value"
-    assert without_redactable(sanitized) == without_redactable(original)
+    assert leftovers(original, without_media(sanitized)) == {}, "secrets left, by kind"
+    sanitized["log"].pop("_harscrub")
+    assert sorted(differences(original, sanitized)) == []
 
 
 def test_corpus_has_secrets_to_find(corpus: Path) -> None:
     """Guards the test above: the corpus does hold cookies and credentials for it to find."""
     docs = [doc for path in FILES if (doc := load_har(path))]
-    held = sum(leftover_secrets(e, e) for doc in docs for e in doc["log"]["entries"])
-    assert held > 1000
+    entries = [e for doc in docs for e in doc["log"]["entries"]]
+    assert sum(len({v for v in secrets_in(e) if TOKEN_LIKE.fullmatch(v)}) for e in entries) > 500
+    assert sum(len(secret_query_values(e)) for e in entries) > 10
+    text = "\n".join(json.dumps(doc) for doc in docs)
+    assert all(shape.search(text) for shape in TOKEN_SHAPES.values())

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -55,6 +58,28 @@ def scrub_stream(
     ruleset = ruleset or load_ruleset()
     options = options or Options()
     scrubber = Scrubber(ruleset, options)
+    with _rereadable(fin) as fin:
+        # Two passes: the first learns the session secrets in headers, cookies and URLs, so
+        # that a copy of one is removed even from an entry that comes before it (a tracking
+        # cookie's value sent in a URL before the server set it). A bad HAR fails here,
+        # before anything is written.
+        start = fin.tell()
+        for event in HarReader(fin.read, name):
+            if isinstance(event, Entry):
+                scrubber.learn(event.value)
+        fin.seek(start)
+        return _scrub_events(fin, fout, name, output, ruleset, options, scrubber)
+
+
+def _scrub_events(
+    fin: BinaryIO,
+    fout: BinaryIO,
+    name: str,
+    output: str,
+    ruleset: Ruleset,
+    options: Options,
+    scrubber: Scrubber,
+) -> Report:
     writer = HarWriter(fout, indent=options.indent)
     redacted: Counter[str] = Counter()
     entries = 0
@@ -112,6 +137,21 @@ def scrub_file(
                 ruleset=ruleset,
                 options=options,
             )
+
+
+@contextlib.contextmanager
+def _rereadable(fin: BinaryIO) -> Iterator[BinaryIO]:
+    """fin itself when it can seek; else a temporary copy of it (a pipe, stdin)."""
+    if fin.seekable():
+        yield fin
+        return
+    with tempfile.TemporaryFile() as copy:
+        try:
+            shutil.copyfileobj(fin, copy)
+        except OSError as e:
+            raise InputError.cannot_read(getattr(fin, "name", "<stream>"), e) from None
+        copy.seek(0)
+        yield copy
 
 
 def default_output(src: Path) -> Path:

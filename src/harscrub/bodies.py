@@ -96,7 +96,8 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
         else:  # a number: a PIN or a numeric session id under a secret name
             name = key if key is not None else (names[-1] if names else "")
             key = None
-            if name:
+            # A short number is a count or a flag, not a secret; a PIN has four digits.
+            if name and len(token.lstrip("-")) >= 4:
                 found += [
                     Span(m.start() + s.start, m.start() + s.end, _json_string(s.text), s.hits)
                     for s in scan.named(token, "json", name)

@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from urllib.parse import quote
+
+import regex
+
 from harscrub import bodies, places, urls
 from harscrub.options import Options
 from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
@@ -19,6 +23,16 @@ from harscrub.spans import Hit, Span, merged
 # deep; below that, text is scanned for token shapes only. Real data nests three or four deep.
 MAX_DEPTH = 12
 _NAME_CACHE_SIZE = 4096
+# Copies: a secret removed in one place is removed wherever else it turns up as a whole token
+# later in the run (a session cookie copied into an ad beacon's query, an id echoed in a
+# header). A token is a run of these characters; shorter secrets are too likely to be words.
+# Tokens are looked for twice: with '/' (base64 values) and without it (ids in URL paths).
+_TOKENS = (regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*"), regex.compile(r"[\w.~+%@!$*()',|-]{8,}=*"))
+# Longer text (a body) is searched by the rules only: looking up every token of megabytes of
+# text costs more than it finds, since a body's values were each compared whole.
+_COPIES_IN_TEXT_UP_TO = 64 * 1024
+_MAX_COPIES = 100_000
+_MAX_ODD_COPIES = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +54,17 @@ class Scrubber:
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
+        self._removed: dict[str, Hit] = {}  # secret -> how it was removed (never written out)
+        self._odd: dict[str, Hit] = {}  # the removed secrets that are not one token
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
         return [_finding(hit, index, path) for path, hit in places.scrub_entry(entry, self)]
+
+    def learn(self, entry: dict[str, Any]) -> None:
+        """Note the secrets in an entry's headers, cookies and URLs, so that copies of them
+        are found in entries that come before it. The entry is changed; throw it away."""
+        places.scrub_entry(entry, self, with_bodies=False)
 
     def scrub_member(self, prefix: str, key: str, value: Any) -> tuple[Any, list[Finding]]:
         """A part of the document outside the entries: pages and their titles, comments."""
@@ -66,6 +87,8 @@ class Scrubber:
     def text(self, text: str, place: str) -> list[Span]:
         if self._skip(text):
             return []
+        if hit := self._removed.get(text):  # a copy of a secret removed elsewhere
+            return [self._copy(hit, 0, len(text))]
         if self._depth >= MAX_DEPTH:
             return self.shapes(text, place)
         self._depth += 1
@@ -74,7 +97,8 @@ class Scrubber:
                 return urls.scrub_url(text, self)
             if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
                 return found
-            return merged(bodies.text_structure(text, self, place), self.shapes(text, place))
+            found = merged(bodies.text_structure(text, self, place), self.shapes(text, place))
+            return merged(found, self.copies(text)) if len(text) <= _COPIES_IN_TEXT_UP_TO else found
         finally:
             self._depth -= 1
 
@@ -82,8 +106,41 @@ class Scrubber:
         found: list[Span] = []
         lowered = text.lower()
         for rule in self._shapes[place]:
-            found += (self._span(rule, text, start, end, place) for start, end in rule.find(text, lowered))
+            found += (
+                self._span(rule, text, start, end, place)
+                for start, end in rule.find(text, lowered)
+                if not _done(text[start:end])
+            )
         return merged(found)
+
+    def copies(self, text: str) -> list[Span]:
+        """Spans of tokens in text that were removed as secrets elsewhere in this run."""
+        if not self._removed or len(text) < 8:
+            return []
+        by_token = (
+            [
+                self._copy(hit, m.start(), m.end())
+                for m in tokens.finditer(text)
+                if (hit := self._removed.get(m.group()))
+            ]
+            for tokens in _TOKENS
+        )
+        return merged(*by_token, self._odd_copies(text))
+
+    def _odd_copies(self, text: str) -> list[Span]:
+        # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each is
+        # looked for as it is.
+        found = []
+        for secret, hit in self._odd.items():
+            start = text.find(secret)
+            while start >= 0:
+                found.append(self._copy(hit, start, start + len(secret)))
+                start = text.find(secret, start + len(secret))
+        return found
+
+    def _copy(self, hit: Hit, start: int, end: int) -> Span:
+        mark = placeholder(hit.rule_id, hit.tag, self._options.placeholder)
+        return Span(start, end, mark, (Hit(hit.rule_id, "copy", end - start, hit.tag),))
 
     def host_allowed(self, host: str) -> bool:
         return bool(self._options.allow_hosts) and self._options.host_allowed(host)
@@ -98,7 +155,8 @@ class Scrubber:
         for rule in self._rules_for(place, name):
             if rule.detector is None:
                 return self._whole(rule, text, place)
-            if found := [self._span(rule, text, s, e, place) for s, e in rule.find(text)]:
+            spans = [(s, e) for s, e in rule.find(text) if not _done(text[s:e])]
+            if found := [self._span(rule, text, s, e, place) for s, e in spans]:
                 return merged(found)
         return None
 
@@ -129,6 +187,11 @@ class Scrubber:
         secret = text[start:end]
         tag = tag_for(secret, self._options.key)
         hit = Hit(rule.id, place, len(secret), tag)
+        if len(self._removed) < _MAX_COPIES and len(secret) >= 8:
+            self._removed[secret] = hit
+            if not _TOKENS[0].fullmatch(secret) and len(self._odd) < _MAX_ODD_COPIES:
+                self._odd[secret] = hit
+            self._removed.setdefault(quote(secret, safe=""), hit)
         if rule.action == "drop":
             return Span(start, end, "", (hit,))
         mark = placeholder(rule.id, tag, self._options.placeholder)
@@ -138,6 +201,12 @@ class Scrubber:
                 return Span(end, end, "", ())  # nothing left to remove
             return Span(start, end, readable + mark, (hit,))
         return Span(start, end, mark, (hit,))
+
+
+def _done(secret: str) -> bool:
+    # A shape that takes in a placeholder (a URL password written as %5BREDACTED:...%5D) is
+    # one harscrub made: a second run leaves it.
+    return "REDACTED" in secret
 
 
 def _finding(hit: Hit, index: int, path: str) -> Finding:

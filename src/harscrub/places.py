@@ -43,14 +43,25 @@ _PLAIN = frozenset({"startedDateTime", "time", "timings", "cache", "serverIPAddr
 _SET_COOKIE_SEPARATOR = regex.compile(r'"[^";\r\n]*"|(\r\n|\r|\n|,(?=[^;,=\r\n]*=))')
 
 
-def scrub_entry(entry: dict[str, Any], scan: Scan) -> Found:
+def scrub_entry(entry: dict[str, Any], scan: Scan, *, with_bodies: bool = True) -> Found:
+    """Redact one entry in place. Without bodies it is a quick look at headers, cookies and
+    URLs, enough to learn a run's session secrets before any entry is written."""
     found: Found = []
     for side in _SIDES:
         message = entry.get(side)
         if isinstance(message, dict):
-            _message(message, side, scan, found)
+            _message(message, side, scan, found, with_bodies)
+    if not with_bodies:
+        return found
     _walk_fields(entry, "", scan, found, skip=_SIDES)
+    # Copies of secrets inside longer strings: URLs, headers, vendor fields. Bodies are left
+    # out: their values were compared whole above, and scanning megabytes of text for every
+    # secret of the run costs more than it finds.
+    _walk_strings(entry, "", scan.copies, found, skip=_BODY_PATHS)
     return found
+
+
+_BODY_PATHS = frozenset({"request.postData.text", "response.content.text"})
 
 
 def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Found]:
@@ -58,10 +69,13 @@ def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Fo
     found: Found = []
     holder = {key: value}
     _walk_fields(holder, prefix, scan, found)
+    _walk_strings(holder, prefix, scan.copies, found)
     return holder[key], found
 
 
-def _message(message: dict[str, Any], side: str, scan: Scan, found: Found) -> None:
+def _message(
+    message: dict[str, Any], side: str, scan: Scan, found: Found, with_bodies: bool
+) -> None:
     for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
         _rewrite(holder, key, path, lambda text, n=name: codec(text, n, scan), found)
@@ -71,6 +85,8 @@ def _message(message: dict[str, Any], side: str, scan: Scan, found: Found) -> No
         _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found)
     for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
         _rewrite(holder, key, path, _encoded(scan, "query", name), found)
+    if not with_bodies:
+        return
     if isinstance(post := message.get("postData"), dict):
         _post_data(post, f"{side}.postData", scan, found)
     if isinstance(content := message.get("content"), dict):
@@ -99,9 +115,16 @@ def _content(content: dict[str, Any], path: str, scan: Scan, found: Found) -> No
 
 def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found) -> None:
     text = holder.get("text")
-    if not isinstance(text, str) or not text or not bodies.is_textual(mime):
-        return  # media is left alone
-    if holder.get("encoding") == "base64":
+    if not isinstance(text, str) or not text:
+        return
+    base64_encoded = holder.get("encoding") == "base64"
+    if not bodies.is_textual(mime):
+        # Media in base64 is left alone. A "binary" body a producer stored as text (Chrome's
+        # protobuf posts as application/octet-stream) is looked at for token shapes only.
+        if not base64_encoded:
+            _rewrite(holder, "text", f"{path}.text", lambda t: scan.shapes(t, "text"), found)
+        return
+    if base64_encoded:
         # Fiddler, Charles and mitmproxy write JSON and HTML bodies in base64 too.
         decoded = _base64_text(text)
         if decoded is None:
@@ -109,7 +132,7 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
         spans = bodies.body_spans(decoded, mime, scan)
         if spans:
             new = apply(decoded, spans).encode("utf-8", "surrogatepass")
-            holder["text"] = base64.b64encode(new).decode("ascii")
+            holder["text"] = _base64_like(text, new)
             found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
         return
     _rewrite(holder, "text", f"{path}.text", lambda t: bodies.body_spans(t, mime, scan), found)
@@ -123,6 +146,18 @@ def _base64_text(text: str) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return None if "\x00" in decoded else decoded
+
+
+def _base64_like(original: str, data: bytes) -> str:
+    """data in base64, wrapped in lines as original was (MIME writes 76 characters a line)."""
+    encoded = base64.b64encode(data).decode("ascii")
+    width = original.find("\n")
+    if width <= 0:
+        return encoded
+    newline = "\r\n" if original[width - 1] == "\r" else "\n"
+    width -= len(newline) - 1
+    lines = [encoded[i : i + width] for i in range(0, len(encoded), width)]
+    return newline.join(lines) + (newline if original.endswith("\n") else "")
 
 
 def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
@@ -196,6 +231,26 @@ def _walk_fields(
             stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
         elif isinstance(value, list):
             stack += ((value, i, name, f"{path}[{i}]") for i in range(len(value)))
+
+
+def _walk_strings(
+    holder: dict[str, Any],
+    prefix: str,
+    spans_of: SpansOf,
+    found: Found,
+    skip: frozenset[str] = frozenset(),
+) -> None:
+    """Rewrite every string in holder, wherever it is, with spans_of (but those at skip)."""
+    stack: list[tuple[Any, Any, str]] = [(holder, k, f"{prefix}{k}") for k in holder]
+    while stack:
+        parent, key, path = stack.pop()
+        value = parent[key]
+        if isinstance(value, str) and path not in skip:
+            parent[key] = _scalar(value, path, spans_of, found)
+        elif isinstance(value, dict):
+            stack += ((value, k, f"{path}.{k}") for k in value)
+        elif isinstance(value, list):
+            stack += ((value, i, f"{path}[{i}]") for i in range(len(value)))
 
 
 def _plain_header(text: str, name: str, scan: Scan) -> list[Span]:

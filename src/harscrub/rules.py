@@ -65,7 +65,8 @@ class Rule:
     keywords: tuple[str, ...] = ()  # lower-case; the detector runs only on text holding one
     action: Action = "redact"
     examples: Examples = Examples()
-    source: str = "<builtin>"
+    source: str = "<builtin>"  # the pack's file, for messages
+    pack: str = "<builtin>"  # the pack's name: builtin:core, or the path it was given as
 
     def matches_name(self, name: str) -> bool:
         return self.name is None or self.name.fullmatch(normalize(name)) is not None
@@ -133,14 +134,14 @@ def load_ruleset(extra: Iterable[Path] = (), disabled: Iterable[str] = ()) -> Ru
             raw_packs.append((str(path), str(path), path.read_bytes()))
         except OSError as e:
             raise RuleError(f"{path}: cannot read rule pack ({e.strerror})") from e
-    docs = [(name, source, _parse(data, source)) for name, source, data in raw_packs]
+    docs = [(pack, source, _parse(data, source)) for pack, source, data in raw_packs]
     wanted = {d for _, _, doc in docs for raw in doc for d in [raw.get("detector")] if d}
     detectors = load_detectors() if wanted else {}
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for _, source, doc in docs:
+    for pack, source, doc in docs:
         for raw in doc:
-            rule = _rule(raw, source, detectors)
+            rule = _rule(raw, source, pack, detectors)
             if rule.id in seen:
                 raise RuleError(f"{source}: rule {rule.id!r}: id already used in {seen[rule.id]}")
             seen[rule.id] = source
@@ -169,7 +170,7 @@ def _parse(data: bytes, source: str) -> list[dict[str, Any]]:
     return raw_rules
 
 
-def _rule(raw: dict[str, Any], source: str, detectors: dict[str, Detector]) -> Rule:
+def _rule(raw: dict[str, Any], source: str, pack: str, detectors: dict[str, Detector]) -> Rule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not _ID.fullmatch(rule_id):
         raise RuleError(f"{source}: a rule has no valid 'id' (lower-case letters, digits and '-')")
@@ -201,6 +202,7 @@ def _rule(raw: dict[str, Any], source: str, detectors: dict[str, Detector]) -> R
         action=action,
         examples=_examples(raw.get("examples", {}), where),
         source=source,
+        pack=pack,
     )
 
 

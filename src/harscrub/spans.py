@@ -51,6 +51,10 @@ class Scan(Protocol):
         """Spans of token shapes only."""
         ...
 
+    def copies(self, text: str) -> list[Span]:
+        """Spans of tokens already removed as secrets elsewhere in the run."""
+        ...
+
     def host_allowed(self, host: str) -> bool: ...
 
 

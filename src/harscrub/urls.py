@@ -16,8 +16,11 @@ from harscrub.escapes import PATH, QUERY, Escapes
 from harscrub.spans import Scan, Span, each_part, merged
 
 URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s]*")
+# A reference without scheme and host, as in HTTP/2's :path pseudo-header or a Location
+# header: /cb?code=... It is a URL only when it has something besides a path to look at.
+_RELATIVE = regex.compile(r"/[^\s?#;]*[?#;][^\s]*")
 _PARTS = regex.compile(
-    r"(?s)[A-Za-z][A-Za-z0-9+.-]*:(?://(?P<authority>[^/?#]*))?(?P<path>[^?#]*)"
+    r"(?s)(?:[A-Za-z][A-Za-z0-9+.-]*:)?(?://(?P<authority>[^/?#]*))?(?P<path>[^?#]*)"
     r"(?:\?(?P<query>[^#]*))?(?:#(?P<fragment>.*))?"
 )
 # Matrix parameters in a path, the way Java servers put the session there: /app;jsessionid=...
@@ -25,11 +28,11 @@ _PATH_PARAM = regex.compile(r";(?P<name>[^;/=?#]{1,128})=(?P<value>[^;/?#]*)")
 
 
 def is_url(text: str) -> bool:
-    return URL.fullmatch(text) is not None
+    return URL.fullmatch(text) is not None or _RELATIVE.fullmatch(text) is not None
 
 
 def scrub_url(url: str, scan: Scan) -> list[Span]:
-    """Spans of secrets in one absolute URL."""
+    """Spans of secrets in one URL (absolute, or a path with a query)."""
     m = _PARTS.match(url)
     if m is None:
         return scan.shapes(url, "url")
