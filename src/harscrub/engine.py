@@ -35,6 +35,9 @@ _MAX_COPIES = 100_000
 _MAX_ODD_COPIES = 1_000
 
 
+_Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One removed value. There is no field that could hold the value itself."""
@@ -54,8 +57,8 @@ class Scrubber:
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
-        self._removed: dict[str, Hit] = {}  # secret -> how it was removed (never written out)
-        self._odd: dict[str, Hit] = {}  # the removed secrets that are not one token
+        self._removed: dict[str, _Removed] = {}  # secret -> how it went (never written out)
+        self._odd: dict[str, _Removed] = {}  # the removed secrets that are not one token
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
@@ -87,20 +90,25 @@ class Scrubber:
     def text(self, text: str, place: str) -> list[Span]:
         if self._skip(text):
             return []
-        if hit := self._removed.get(text):  # a copy of a secret removed elsewhere
-            return [self._copy(hit, 0, len(text))]
         if self._depth >= MAX_DEPTH:
             return self.shapes(text, place)
         self._depth += 1
         try:
-            if urls.is_url(text):
-                return urls.scrub_url(text, self)
-            if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
-                return found
-            found = merged(bodies.text_structure(text, self, place), self.shapes(text, place))
-            return merged(found, self.copies(text)) if len(text) <= _COPIES_IN_TEXT_UP_TO else found
+            found = self._structured(text, place)
         finally:
             self._depth -= 1
+        if found is None:
+            return []  # a URL to an allowed host
+        if not found and (removed := self._removed.get(text)):
+            return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
+        return merged(found, self.copies(text)) if len(text) <= _COPIES_IN_TEXT_UP_TO else found
+
+    def _structured(self, text: str, place: str) -> list[Span] | None:
+        if urls.is_url(text):
+            return urls.scrub_url(text, self)
+        if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
+            return found
+        return merged(bodies.text_structure(text, self, place), self.shapes(text, place))
 
     def shapes(self, text: str, place: str) -> list[Span]:
         found: list[Span] = []
@@ -119,9 +127,9 @@ class Scrubber:
             return []
         by_token = (
             [
-                self._copy(hit, m.start(), m.end())
+                self._copy(removed, text, m.start(), m.end())
                 for m in tokens.finditer(text)
-                if (hit := self._removed.get(m.group()))
+                if (removed := self._removed.get(m.group()))
             ]
             for tokens in _TOKENS
         )
@@ -131,16 +139,12 @@ class Scrubber:
         # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each is
         # looked for as it is.
         found = []
-        for secret, hit in self._odd.items():
+        for secret, removed in self._odd.items():
             start = text.find(secret)
             while start >= 0:
-                found.append(self._copy(hit, start, start + len(secret)))
+                found.append(self._copy(removed, text, start, start + len(secret)))
                 start = text.find(secret, start + len(secret))
         return found
-
-    def _copy(self, hit: Hit, start: int, end: int) -> Span:
-        mark = placeholder(hit.rule_id, hit.tag, self._options.placeholder)
-        return Span(start, end, mark, (Hit(hit.rule_id, "copy", end - start, hit.tag),))
 
     def host_allowed(self, host: str) -> bool:
         return bool(self._options.allow_hosts) and self._options.host_allowed(host)
@@ -185,17 +189,25 @@ class Scrubber:
 
     def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> Span:
         secret = text[start:end]
-        tag = tag_for(secret, self._options.key)
-        hit = Hit(rule.id, place, len(secret), tag)
+        hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
         if len(self._removed) < _MAX_COPIES and len(secret) >= 8:
-            self._removed[secret] = hit
+            removed = (hit, rule.action)
+            self._removed[secret] = removed
+            self._removed.setdefault(quote(secret, safe=""), removed)
             if not _TOKENS[0].fullmatch(secret) and len(self._odd) < _MAX_ODD_COPIES:
-                self._odd[secret] = hit
-            self._removed.setdefault(quote(secret, safe=""), hit)
-        if rule.action == "drop":
+                self._odd[secret] = removed
+        return self._replacement(text, start, end, hit, rule.action)
+
+    def _copy(self, removed: _Removed, text: str, start: int, end: int) -> Span:
+        hit, action = removed
+        copy = Hit(hit.rule_id, "copy", end - start, hit.tag)  # the tag of the first sighting
+        return self._replacement(text, start, end, copy, action)
+
+    def _replacement(self, text: str, start: int, end: int, hit: Hit, action: str) -> Span:
+        if action == "drop":
             return Span(start, end, "", (hit,))
-        mark = placeholder(rule.id, tag, self._options.placeholder)
-        if self._options.keep_jwt_claims and (jwt := split_jwt(secret)):
+        mark = placeholder(hit.rule_id, hit.tag, self._options.placeholder)
+        if self._options.keep_jwt_claims and (jwt := split_jwt(text[start:end])):
             readable, signature = jwt
             if not signature:
                 return Span(end, end, "", ())  # nothing left to remove

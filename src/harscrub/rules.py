@@ -152,7 +152,10 @@ def load_ruleset(extra: Iterable[Path] = (), disabled: Iterable[str] = ()) -> Ru
             f"--disable: no rule {', '.join(sorted(map(repr, unknown)))} "
             "(`harscrub rules` lists the rule ids)"
         )
-    return Ruleset(tuple(r for r in rules if r.id not in off), tuple(name for name, _, _ in docs))
+    # A user's packs come first, so that their rule for a name wins over a built-in one.
+    rules.sort(key=lambda rule: rule.pack.startswith("builtin:"))
+    packs = tuple(pack for pack, _, _ in raw_packs)
+    return Ruleset(tuple(r for r in rules if r.id not in off), packs)
 
 
 def _parse(data: bytes, source: str) -> list[dict[str, Any]]:

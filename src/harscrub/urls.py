@@ -31,8 +31,9 @@ def is_url(text: str) -> bool:
     return URL.fullmatch(text) is not None or _RELATIVE.fullmatch(text) is not None
 
 
-def scrub_url(url: str, scan: Scan) -> list[Span]:
-    """Spans of secrets in one URL (absolute, or a path with a query)."""
+def scrub_url(url: str, scan: Scan) -> list[Span] | None:
+    """Spans of secrets in one URL (absolute, or a path with a query); None for a URL to an
+    allowed host, which is left as it is, copies of secrets included."""
     m = _PARTS.match(url)
     if m is None:
         return scan.shapes(url, "url")
@@ -40,7 +41,7 @@ def scrub_url(url: str, scan: Scan) -> list[Span]:
     if (authority := m.group("authority")) is not None:
         userinfo, at, hostport = authority.rpartition("@")
         if scan.host_allowed(_host(hostport)):
-            return []
+            return None
         if at:
             found += _userinfo(userinfo, m.start("authority"), scan)
     found += _path(m.group("path"), m.start("path"), scan)
