@@ -16,7 +16,7 @@ import regex
 from harscrub import bodies, places, urls
 from harscrub.options import Options
 from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
-from harscrub.rules import PLACES, Rule, Ruleset, normalize
+from harscrub.rules import PLACES, Rule, Ruleset, ShapeIndex, normalize
 from harscrub.spans import Hit, Span, merged
 
 # Containers inside containers (a URL in a query value in a JSON string...) are scanned this
@@ -28,9 +28,11 @@ _NAME_CACHE_SIZE = 4096
 # header). A token is a run of these characters; shorter secrets are too likely to be words.
 # Tokens are looked for twice: with '/' (base64 values) and without it (ids in URL paths).
 _TOKENS = (regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*"), regex.compile(r"[\w.~+%@!$*()',|-]{8,}=*"))
-# Longer text (a body) is searched by the rules only: looking up every token of megabytes of
-# text costs more than it finds, since a body's values were each compared whole.
+# Copies inside longer strings are looked for in URLs, headers and form values, not in bodies:
+# looking up every token of megabytes of text costs more than it finds, since a body's values
+# were each compared whole. (Vendor fields are searched once more, raw, after the entry.)
 _COPIES_IN_TEXT_UP_TO = 64 * 1024
+_BODY_PLACES = frozenset({"json", "text"})
 _MAX_COPIES = 100_000
 _MAX_ODD_COPIES = 1_000
 
@@ -53,7 +55,7 @@ class Finding:
 class Scrubber:
     def __init__(self, ruleset: Ruleset, options: Options) -> None:
         self._named = {place: ruleset.named(place) for place in PLACES}
-        self._shapes = {place: ruleset.shapes(place) for place in PLACES}
+        self._shapes = {place: ShapeIndex(ruleset.shapes(place)) for place in PLACES}
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
@@ -101,7 +103,9 @@ class Scrubber:
             return []  # a URL to an allowed host
         if not found and (removed := self._removed.get(text)):
             return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
-        return merged(found, self.copies(text)) if len(text) <= _COPIES_IN_TEXT_UP_TO else found
+        if place in _BODY_PLACES or len(text) > _COPIES_IN_TEXT_UP_TO:
+            return found
+        return merged(found, self.copies(text))
 
     def _structured(self, text: str, place: str) -> list[Span] | None:
         if urls.is_url(text):
@@ -113,7 +117,7 @@ class Scrubber:
     def shapes(self, text: str, place: str) -> list[Span]:
         found: list[Span] = []
         lowered = text.lower()
-        for rule in self._shapes[place]:
+        for rule in self._shapes[place].candidates(lowered):
             found += (
                 self._span(rule, text, start, end, place)
                 for start, end in rule.find(text, lowered)
