@@ -14,6 +14,7 @@ from urllib.parse import quote
 import regex
 
 from harscrub import bodies, places, urls
+from harscrub.escapes import QUERY
 from harscrub.options import Options
 from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
 from harscrub.rules import PLACES, Rule, Ruleset, ShapeIndex, normalize
@@ -28,11 +29,10 @@ _NAME_CACHE_SIZE = 4096
 # header). A token is a run of these characters; shorter secrets are too likely to be words.
 # Tokens are looked for twice: with '/' (base64 values) and without it (ids in URL paths).
 _TOKENS = (regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*"), regex.compile(r"[\w.~+%@!$*()',|-]{8,}=*"))
-# Copies inside longer strings are looked for in URLs, headers and form values, not in bodies:
-# looking up every token of megabytes of text costs more than it finds, since a body's values
-# were each compared whole. (Vendor fields are searched once more, raw, after the entry.)
-_COPIES_IN_TEXT_UP_TO = 64 * 1024
-_BODY_PLACES = frozenset({"json", "text"})
+# Copies are looked for inside every string but short JSON values, which were compared whole:
+# enough for them, and much cheaper than a lookup per word of every value of every body.
+_LONG_TEXT = 4096
+_FEW_SECRETS = 256
 _MAX_COPIES = 100_000
 _MAX_ODD_COPIES = 1_000
 
@@ -60,7 +60,7 @@ class Scrubber:
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
         self._removed: dict[str, _Removed] = {}  # secret -> how it went (never written out)
-        self._odd: dict[str, _Removed] = {}  # the removed secrets that are not one token
+        self._odd: dict[str, _Removed] = {}  # those that are not one token
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
@@ -103,13 +103,15 @@ class Scrubber:
             return []  # a URL to an allowed host
         if not found and (removed := self._removed.get(text)):
             return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
-        if place in _BODY_PLACES or len(text) > _COPIES_IN_TEXT_UP_TO:
-            return found
+        if place == "json" and len(text) <= _LONG_TEXT:
+            return found  # a value in a JSON body or vendor field: compared whole above
         return merged(found, self.copies(text))
 
     def _structured(self, text: str, place: str) -> list[Span] | None:
         if urls.is_url(text):
             return urls.scrub_url(text, self)
+        if urls.is_encoded_url(text):  # a URL percent-encoded once more than its container
+            return QUERY.spans(text, lambda decoded: self.text(decoded, place))
         if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
             return found
         return merged(bodies.text_structure(text, self, place), self.shapes(text, place))
@@ -129,6 +131,9 @@ class Scrubber:
         """Spans of tokens in text that were removed as secrets elsewhere in this run."""
         if not self._removed or len(text) < 8:
             return []
+        if len(text) > _LONG_TEXT and len(self._removed) <= _FEW_SECRETS:
+            # Long text, few secrets: str.find per secret beats a dict lookup per word.
+            return merged(self._each_found(text, self._removed, whole_tokens=True))
         by_token = (
             [
                 self._copy(removed, text, m.start(), m.end())
@@ -137,17 +142,21 @@ class Scrubber:
             ]
             for tokens in _TOKENS
         )
-        return merged(*by_token, self._odd_copies(text))
-
-    def _odd_copies(self, text: str) -> list[Span]:
         # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each is
         # looked for as it is.
+        return merged(*by_token, self._each_found(text, self._odd, whole_tokens=False))
+
+    def _each_found(
+        self, text: str, secrets: dict[str, _Removed], *, whole_tokens: bool
+    ) -> list[Span]:
         found = []
-        for secret, removed in self._odd.items():
+        for secret, removed in secrets.items():
             start = text.find(secret)
             while start >= 0:
-                found.append(self._copy(removed, text, start, start + len(secret)))
-                start = text.find(secret, start + len(secret))
+                end = start + len(secret)
+                if not whole_tokens or not (_edge(text, start - 1) or _edge(text, end)):
+                    found.append(self._copy(removed, text, start, end))
+                start = text.find(secret, end)
         return found
 
     def host_allowed(self, host: str) -> bool:
@@ -217,6 +226,14 @@ class Scrubber:
                 return Span(end, end, "", ())  # nothing left to remove
             return Span(start, end, readable + mark, (hit,))
         return Span(start, end, mark, (hit,))
+
+
+_TOKEN_CHAR = regex.compile(r"[\w.~+/%@!$*()',|-]")
+
+
+def _edge(text: str, i: int) -> bool:
+    """Whether text[i] would make a secret found next to it part of a longer token."""
+    return 0 <= i < len(text) and _TOKEN_CHAR.match(text, i) is not None
 
 
 def _done(secret: str) -> bool:

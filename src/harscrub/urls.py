@@ -27,6 +27,15 @@ _PARTS = regex.compile(
 _PATH_PARAM = regex.compile(r";(?P<name>[^;/=?#]{1,128})=(?P<value>[^;/?#]*)")
 
 
+_ENCODED = regex.compile(r"(?i)[a-z][a-z0-9+.-]{0,31}%3A%2F%2F[^\s]*|%2F[^\s?#]*%3F[^\s]*")
+
+
+def is_encoded_url(text: str) -> bool:
+    """``https%3A%2F%2F...`` or ``%2Fcb%3Fcode...``: a URL still percent-encoded (a value
+    encoded twice)."""
+    return _ENCODED.fullmatch(text) is not None
+
+
 def is_url(text: str) -> bool:
     return URL.fullmatch(text) is not None or _RELATIVE.fullmatch(text) is not None
 
