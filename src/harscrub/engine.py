@@ -25,10 +25,10 @@ from harscrub.spans import Hit, Span, merged
 MAX_DEPTH = 12
 _NAME_CACHE_SIZE = 4096
 # Copies: a secret removed in one place is removed wherever else it turns up as a whole token
-# later in the run (a session cookie copied into an ad beacon's query, an id echoed in a
-# header). A token is a run of these characters; shorter secrets are too likely to be words.
-# Tokens are looked for twice: with '/' (base64 values) and without it (ids in URL paths).
-_TOKENS = (regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*"), regex.compile(r"[\w.~+%@!$*()',|-]{8,}=*"))
+# in the run (a session cookie copied into an ad beacon's query, an id echoed in a header). A
+# token is a run of these characters, or a part of one between '/'; shorter secrets are too
+# likely to be words.
+_TOKEN = regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*")
 # Copies are looked for inside every string but short JSON values, which were compared whole:
 # enough for them, and much cheaper than a lookup per word of every value of every body.
 _LONG_TEXT = 4096
@@ -134,17 +134,22 @@ class Scrubber:
         if len(text) > _LONG_TEXT and len(self._removed) <= _FEW_SECRETS:
             # Long text, few secrets: str.find per secret beats a dict lookup per word.
             return merged(self._each_found(text, self._removed, whole_tokens=True))
-        by_token = (
-            [
-                self._copy(removed, text, m.start(), m.end())
-                for m in tokens.finditer(text)
-                if (removed := self._removed.get(m.group()))
-            ]
-            for tokens in _TOKENS
-        )
-        # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each is
-        # looked for as it is.
-        return merged(*by_token, self._each_found(text, self._odd, whole_tokens=False))
+        found = []
+        for m in _TOKEN.finditer(text):
+            token = m.group()
+            if removed := self._removed.get(token):
+                found.append(self._copy(removed, text, m.start(), m.end()))
+            elif "/" in token:  # an id between slashes in a URL path
+                start = m.start()
+                for part in token.split("/"):
+                    if len(part) >= 8 and (removed := self._removed.get(part)):
+                        found.append(self._copy(removed, text, start, start + len(part)))
+                    start += len(part) + 1
+        if self._odd:
+            # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each
+            # is looked for as it is.
+            return merged(found, self._each_found(text, self._odd, whole_tokens=False))
+        return found
 
     def _each_found(
         self, text: str, secrets: dict[str, _Removed], *, whole_tokens: bool
@@ -207,7 +212,7 @@ class Scrubber:
             removed = (hit, rule.action)
             self._removed[secret] = removed
             self._removed.setdefault(quote(secret, safe=""), removed)
-            if not _TOKENS[0].fullmatch(secret) and len(self._odd) < _MAX_ODD_COPIES:
+            if not _TOKEN.fullmatch(secret) and len(self._odd) < _MAX_ODD_COPIES:
                 self._odd[secret] = removed
         return self._replacement(text, start, end, hit, rule.action)
 
