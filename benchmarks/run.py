@@ -1,6 +1,10 @@
 """harscrub's throughput and peak memory beside an orjson whole-file loads+dumps of the same HAR.
 
     python benchmarks/run.py --size-mb 200 [--size-mb 1000] [--repeat 3] [--compact-input]
+                             [--baseline PYTHON]
+
+--baseline times a second harscrub, the one installed for another interpreter (say a venv
+holding an earlier commit), in the same run, so two versions are compared on one machine load.
 
 Each measurement is a separate process, timed by wall clock, with its peak RSS read from
 os.wait4, so the two are compared in one run on the same (noisy, shared) machine. The
@@ -44,7 +48,7 @@ def measure(argv: list[str]) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def bench(size_mb: float, repeat: int, *, compact: bool) -> None:
+def bench(size_mb: float, repeat: int, *, compact: bool, baseline: str | None) -> None:
     har = DATA / f"chrome-{size_mb:g}mb{'-compact' if compact else ''}.har"
     if not har.exists():
         generate(size_mb, har, compact=compact)
@@ -54,6 +58,16 @@ def bench(size_mb: float, repeat: int, *, compact: bool) -> None:
         "harscrub": [sys.executable, "-m", "harscrub", str(har), "-o", str(out), "-q"],
         "orjson loads+dumps": [sys.executable, "-c", FLOOR, str(har), str(out)],
     }
+    if baseline:
+        commands["harscrub (baseline)"] = [
+            baseline,
+            "-m",
+            "harscrub",
+            str(har),
+            "-o",
+            str(out),
+            "-q",
+        ]
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):  # interleaved, so both see the same machine load
         for name, argv in commands.items():
@@ -67,8 +81,10 @@ def bench(size_mb: float, repeat: int, *, compact: bool) -> None:
         rss = max(r for _, r in results)
         medians[name] = seconds
         print(f"  {name:20} {seconds:8.2f} {mb / seconds:7.0f} {rss:12.0f}")
-    ratio = medians["harscrub"] / medians["orjson loads+dumps"]
-    print(f"  harscrub / floor: {ratio:.2f}x the time")
+    for name in medians:
+        if name.startswith("harscrub"):
+            ratio = medians[name] / medians["orjson loads+dumps"]
+            print(f"  {name} / floor: {ratio:.2f}x the time")
 
 
 def main() -> None:
@@ -78,9 +94,10 @@ def main() -> None:
     parser.add_argument(
         "--compact-input", action="store_true", help="a single-line HAR instead of an indented one"
     )
+    parser.add_argument("--baseline", metavar="PYTHON", help="time this interpreter's harscrub too")
     args = parser.parse_args()
     for size in args.size_mb or [200.0]:
-        bench(size, args.repeat, compact=args.compact_input)
+        bench(size, args.repeat, compact=args.compact_input, baseline=args.baseline)
 
 
 if __name__ == "__main__":

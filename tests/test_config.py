@@ -104,7 +104,9 @@ def test_disable_and_allowlists(tmp_path: Path) -> None:
     assert headers(doc)["X-Api-Key"] == CANARY
     assert headers(doc)["X-Debug"] == JWT
     # access_token is taken by a second rule, the "token" catch-all, when oauth-token is off.
-    assert request(doc)["url"].startswith("https://api.example.test/v1?access_token=[REDACTED:token:")
+    assert request(doc)["url"].startswith(
+        "https://api.example.test/v1?access_token=[REDACTED:token:"
+    )
 
 
 def test_allowed_host_keeps_its_urls(tmp_path: Path) -> None:
@@ -136,7 +138,8 @@ def test_config_file_is_found_from_a_subfolder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / ".harscrub.toml").write_text(
-        'disable = ["api-key", "high-entropy-secret"]\nplaceholder = "mask"\n[allow]\nnames = ["access_token"]\n'
+        'disable = ["api-key", "high-entropy-secret"]\nplaceholder = "mask"\n'
+        '[allow]\nnames = ["access_token"]\n'
     )
     sub = tmp_path / "tickets" / "2026"
     sub.mkdir(parents=True)

@@ -11,8 +11,8 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlsplit
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import pytest
 from click.testing import CliRunner
@@ -94,7 +94,9 @@ SECRET_PARAMS = {
     "apikey", "clientsecret", "sessionid", "sid", "jsessionid", "authtoken", "samlresponse",
 }  # fmt: skip
 # A placeholder as written into text, JSON, a query (brackets kept) or a percent-encoded part.
-_OPEN, _COLON, _CLOSE = (rf"(?:{c}|%(?:25)*{h})" for c, h in ((r"\[", "5B"), (":", "3A"), (r"\]", "5D")))
+_OPEN, _COLON, _CLOSE = (
+    rf"(?:{c}|%(?:25)*{h})" for c, h in ((r"\[", "5B"), (":", "3A"), (r"\]", "5D"))
+)
 # A number's placeholder is a JSON string, so it may come with quotes, percent-encoded or not.
 PLACEHOLDER = re.compile(
     rf'(?:"|%22)?{_OPEN}REDACTED(?:{_COLON}[a-z0-9-]+{_COLON}[0-9a-f]{{6}})?{_CLOSE}(?:"|%22)?',

@@ -64,7 +64,9 @@ def test_a_third_party_detector_is_used_by_a_rule(
 def test_a_plugin_that_fails_to_load_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    install_plugin(tmp_path, "brokendetect", f"raise ValueError({CANARY!r})\n", "bad = brokendetect:X")
+    install_plugin(
+        tmp_path, "brokendetect", f"raise ValueError({CANARY!r})\n", "bad = brokendetect:X"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(RuleError) as info:
         load_detectors()

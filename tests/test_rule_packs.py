@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+
 import pytest
 
 from harscrub.engine import Scrubber
@@ -49,7 +50,9 @@ def test_secret_examples_are_found_exactly(rule: Rule) -> None:
         # Inside other text, the same secret is found at the same place.
         for before, after in (('x "', '" y'), ("a=", "&b=1"), ("\n", "\n")):
             shifted = [(s + len(before), e + len(before)) for s, e in found]
-            assert spans(rule, before + example + after) == shifted, f"{rule.id}: #{i} in {before!r}"
+            assert spans(rule, before + example + after) == shifted, (
+                f"{rule.id}: #{i} in {before!r}"
+            )
 
 
 @pytest.mark.parametrize("rule", SHAPE_RULES)

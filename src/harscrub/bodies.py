@@ -8,12 +8,13 @@ never re-serialized: a JSON body keeps its spacing, key order and escapes everyw
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import orjson
 import regex
 
 from harscrub.escapes import FORM, HTML, JSON_STRING
-from harscrub.spans import Scan, Span, each_part, merged
+from harscrub.spans import Scan, Span, merged, shifted
 from harscrub.urls import URL, params
 
 BodyCodec = Callable[[str, str, Scan], list[Span]]
@@ -83,12 +84,11 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
                 continue
             name = key if key is not None else (names[-1] if names else "")
             key = None
-            found += each_part(
-                [(m.start() + 1, token[1:-1])],
-                lambda raw, n=name: JSON_STRING.spans(raw, lambda s: scan.value(s, "json", n)),
-            )
+            value = partial(scan.value, place="json", name=name)
+            found += shifted(JSON_STRING.spans(token[1:-1], value), m.start() + 1)
         elif first in "{[":
-            names.append("" if first == "{" else key if key is not None else (names[-1] if names else ""))
+            inherited = key if key is not None else (names[-1] if names else "")
+            names.append("" if first == "{" else inherited)
             key = None
         elif first in "}]":
             if names:
@@ -169,7 +169,7 @@ def _part(part: str, offset: int, scan: Scan) -> list[Span]:
         return []  # an uploaded image or archive
     m = _DISPOSITION_NAME.search(headers)
     name = (m.group(1) or m.group(2)) if m else ""
-    return each_part([(offset + body_start, body)], lambda b: scan.value(b, "form", name))
+    return shifted(scan.value(body, "form", name), offset + body_start)
 
 
 _TAG = regex.compile(r"(?i)<(input|meta|param)\b([^<>]{0,4096})>")
@@ -188,15 +188,14 @@ def html_body(text: str, mime: str, scan: Scan) -> list[Span]:
         for a in _ATTRIBUTE.finditer(tag.group(2)):
             group = next((g for g in (2, 3, 4) if a.group(g) is not None), 0)
             if group:
-                attributes.setdefault(a.group(1).lower(), (tag.start(2) + a.start(group), a.group(group)))
+                where = (tag.start(2) + a.start(group), a.group(group))
+                attributes.setdefault(a.group(1).lower(), where)
         name = next((attributes[n][1] for n in _NAME_ATTRIBUTES[element] if n in attributes), "")
         if name and (value := attributes.get(_VALUE_ATTRIBUTES[element])):
             start, raw = value
             decoded_name = HTML.decode(name)
-            found += each_part(
-                [(start, raw)],
-                lambda r, n=decoded_name: HTML.spans(r, lambda v: scan.value(v, "form", n)),
-            )
+            value = partial(scan.value, place="form", name=decoded_name)
+            found += shifted(HTML.spans(raw, value), start)
     return merged(found, text_body(text, mime, scan))
 
 
@@ -221,26 +220,20 @@ def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
     if "://" in text:
         for m in URL.finditer(text):
             url = m.group().rstrip(_URL_END)
-            found += each_part([(m.start(), url)], lambda u: scan.text(u, place))
+            found += shifted(scan.text(url, place), m.start())
     if "=" in text or ":" in text:
         for m in _QUOTED_PAIR.finditer(text):
             group = 3 if m.group(3) is not None else 4
-            found += each_part(
-                [(m.start(group), m.group(group))],
-                lambda raw, n=m.group(2): JSON_STRING.spans(raw, lambda v: scan.named(v, "json", n)),
-            )
+            named = partial(scan.named, place="json", name=m.group(2))
+            found += shifted(JSON_STRING.spans(m.group(group), named), m.start(group))
     if "=" in text:
         for m in _BARE_PAIR.finditer(text):
-            found += each_part(
-                [(m.start(2), m.group(2))],
-                lambda raw, n=m.group(1): FORM.spans(raw, lambda v: scan.named(v, "form", n)),
-            )
+            named = partial(scan.named, place="form", name=m.group(1))
+            found += shifted(FORM.spans(m.group(2), named), m.start(2))
     if "</" in text:
         for m in _ELEMENT.finditer(text):
-            found += each_part(
-                [(m.start(2), m.group(2))],
-                lambda raw, n=m.group(1): HTML.spans(raw, lambda v: scan.named(v, "json", n)),
-            )
+            named = partial(scan.named, place="json", name=m.group(1))
+            found += shifted(HTML.spans(m.group(2), named), m.start(2))
     return merged(found)
 
 

@@ -97,7 +97,9 @@ class _Scrub(click.Command):
         formatter.write_usage("harscrub", "[OPTIONS] INPUT")  # the "scrub" is implied
 
 
-@main.command("scrub", cls=_Scrub, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@main.command(
+    "scrub", cls=_Scrub, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]}
+)
 # Paths stay strings: "-" is stdin/stdout while "./-" is a file, and "out/" is not "out".
 # click's readable check is off, so an unreadable file gets harscrub's own one-line error.
 @click.argument("src", metavar="INPUT", type=click.Path(allow_dash=True, readable=False))
@@ -124,12 +126,17 @@ class _Scrub(click.Command):
 )
 @click.option("--allow-value", multiple=True, metavar="VALUE", help="Never redact this value.")
 @click.option(
-    "--allow-name", multiple=True, metavar="NAME", help="Never redact by this name (a header, "
-    "cookie, parameter or key); token shapes in its value still go."
+    "--allow-name",
+    multiple=True,
+    metavar="NAME",
+    help="Never redact by this name (a header, "
+    "cookie, parameter or key); token shapes in its value still go.",
 )
 @click.option(
-    "--allow-host", multiple=True, metavar="HOST", help="Leave URLs to this host as they are "
-    "(.example.com: and its subdomains)."
+    "--allow-host",
+    multiple=True,
+    metavar="HOST",
+    help="Leave URLs to this host as they are (.example.com: and its subdomains).",
 )
 @click.option("--compact", is_flag=True, help="Write compact JSON instead of 2-space indentation.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")

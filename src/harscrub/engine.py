@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
 from urllib.parse import quote
 
 import regex
@@ -170,7 +169,9 @@ class Scrubber:
     # Rules and replacements.
 
     def _skip(self, text: str) -> bool:
-        return not text or text.isspace() or is_placeholder(text) or text in self._options.allow_values
+        return (
+            not text or text.isspace() or is_placeholder(text) or text in self._options.allow_values
+        )
 
     def _by_rules(self, text: str, place: str, name: str) -> list[Span] | None:
         """Spans by the first rule that takes this name; None when no rule does."""
@@ -190,7 +191,9 @@ class Scrubber:
             if norm in self._options.allow_names:
                 rules = ()
             else:
-                rules = tuple(r for r in self._named[place] if r.name is None or r.name.fullmatch(norm))
+                rules = tuple(
+                    r for r in self._named[place] if r.name is None or r.name.fullmatch(norm)
+                )
             if len(self._by_name) >= _NAME_CACHE_SIZE:
                 self._by_name.clear()
             self._by_name[key] = rules

@@ -43,9 +43,7 @@ class Escapes:
         if decoded is raw:
             return [Span(s.start, s.end, self.encode(s.text), s.hits) for s in found]
         starts, ends = self._view(raw)
-        return [
-            Span(starts[s.start], ends[s.end - 1], self.encode(s.text), s.hits) for s in found
-        ]
+        return [Span(starts[s.start], ends[s.end - 1], self.encode(s.text), s.hits) for s in found]
 
     def _pieces(self, raw: str) -> Iterator[Piece]:
         pos = 0
@@ -122,7 +120,8 @@ FORM = Escapes("", regex.compile(r"(?:%[0-9A-Fa-f]{2})+|\+"), _percent_run,
                lambda t: quote(t, safe="[]:"))  # fmt: skip
 PATH = Escapes("%", regex.compile(r"(?:%[0-9A-Fa-f]{2})+"), _percent_run,
                lambda t: quote(t, safe=":"))  # fmt: skip
-HTML = Escapes("&", regex.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
+HTML = Escapes("&",
+               regex.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
                _entity, lambda t: html.escape(t, quote=True))  # fmt: skip
 JSON_STRING = Escapes("\\", regex.compile(
     r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[^u]"),

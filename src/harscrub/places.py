@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import regex
@@ -78,9 +79,9 @@ def _message(
 ) -> None:
     for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
-        _rewrite(holder, key, path, lambda text, n=name: codec(text, n, scan), found)
+        _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found)
     for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
-        _rewrite(holder, key, path, lambda text, n=name: scan.value(text, "cookie", n), found)
+        _rewrite(holder, key, path, partial(scan.value, place="cookie", name=name), found)
     for key in ("url", "redirectURL"):
         _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found)
     for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
@@ -163,7 +164,7 @@ def _base64_like(original: str, data: bytes) -> str:
 def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
     # queryString and postData.params values are percent-encoded as sent by Chrome and decoded
     # by Firefox; decoding an already decoded value changes nothing a rule looks at.
-    return lambda text: QUERY.spans(text, lambda decoded: scan.value(decoded, place, name))
+    return partial(QUERY.spans, scan=partial(scan.value, place=place, name=name))
 
 
 def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str, str]]:
@@ -226,7 +227,7 @@ def _walk_fields(
         parent, key, name, path = stack.pop()
         value = parent[key]
         if isinstance(value, str):
-            parent[key] = _scalar(value, path, lambda t, n=name: scan.value(t, "json", n), found)
+            parent[key] = _scalar(value, path, partial(scan.value, place="json", name=name), found)
         elif isinstance(value, dict):
             stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
         elif isinstance(value, list):

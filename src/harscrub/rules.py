@@ -157,7 +157,9 @@ def load_ruleset(extra: Iterable[Path] = (), disabled: Iterable[str] = ()) -> Ru
         (p for p in builtin_pack_dir().iterdir() if p.name.endswith(".toml")),
         key=lambda p: p.name,
     )
-    raw_packs = [(f"builtin:{p.name.removesuffix('.toml')}", p.name, p.read_bytes()) for p in builtin]
+    raw_packs = [
+        (f"builtin:{p.name.removesuffix('.toml')}", p.name, p.read_bytes()) for p in builtin
+    ]
     for path in extra:
         try:
             raw_packs.append((str(path), str(path), path.read_bytes()))
@@ -218,7 +220,9 @@ def _rule(raw: dict[str, Any], source: str, pack: str, detectors: dict[str, Dete
     if any(not k or k != k.lower() for k in keywords):
         raise RuleError(f"{where}: key 'keywords': write keywords in lower case, none empty")
     if keywords and detector is None:
-        raise RuleError(f"{where}: key 'keywords': only a rule with a 'value' or 'detector' uses them")
+        raise RuleError(
+            f"{where}: key 'keywords': only a rule with a 'value' or 'detector' uses them"
+        )
     action = raw.get("action", "redact")
     if not isinstance(action, str) or action not in ACTIONS:
         raise RuleError(f"{where}: key 'action': must be one of {', '.join(sorted(ACTIONS))}")
@@ -247,7 +251,7 @@ def _places(places: Any, where: str) -> frozenset[str]:
         known = ", ".join(sorted(PLACES))
         raise RuleError(
             f"{where}: key 'places': unknown place(s) {', '.join(sorted(unknown))} "
-            f"(known: {known}, or [\"any\"] alone)"
+            f'(known: {known}, or ["any"] alone)'
         )
     return frozenset(places)
 
@@ -271,7 +275,9 @@ def _detector(raw: dict[str, Any], where: str, detectors: dict[str, Detector]) -
         return None if pattern is None else RegexDetector(pattern)
     if not isinstance(name, str) or name not in detectors:
         known = ", ".join(sorted(detectors)) or "none"
-        raise RuleError(f"{where}: key 'detector': no detector {name!r} is installed (known: {known})")
+        raise RuleError(
+            f"{where}: key 'detector': no detector {name!r} is installed (known: {known})"
+        )
     return detectors[name]
 
 
@@ -297,6 +303,4 @@ def _examples(raw: Any, where: str) -> Examples:
         raise RuleError(f"{where}: key 'examples': must be a table")
     if unknown := raw.keys() - _EXAMPLE_KEYS:
         raise RuleError(f"{where}: key 'examples': unknown key(s) {', '.join(sorted(unknown))}")
-    return Examples(
-        **{k: tuple(_strings(v, where, f"examples.{k}")) for k, v in raw.items()}
-    )
+    return Examples(**{k: tuple(_strings(v, where, f"examples.{k}")) for k, v in raw.items()})

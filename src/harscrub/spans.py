@@ -9,7 +9,7 @@ field is rewritten, so a span that loses to an overlapping one is not counted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -88,10 +88,3 @@ def merged(*groups: Iterable[Span]) -> list[Span]:
             if not any(span.start < k.end and k.start < span.end for k in kept):
                 kept.append(span)
     return sorted(kept, key=lambda s: s.start)
-
-
-def each_part(
-    parts: Iterable[tuple[int, str]], scan_part: Callable[[str], list[Span]]
-) -> list[Span]:
-    """Spans of several (offset, text) parts of one text, in that text's coordinates."""
-    return [s for offset, part in parts for s in shifted(scan_part(part), offset)]

@@ -8,12 +8,12 @@ its redaction encoded back in, however deep.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 import regex
 
 from harscrub.escapes import PATH, QUERY, Escapes
-from harscrub.spans import Scan, Span, each_part, merged
+from harscrub.spans import Scan, Span, merged, shifted
 
 URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s]*")
 # A reference without scheme and host, as in HTTP/2's :path pseudo-header or a Location
@@ -69,20 +69,12 @@ def params(text: str, offset: int, scan: Scan, place: str, codec: Escapes = QUER
     for pair in text.split("&"):
         name, eq, value = pair.partition("=")
         if eq:
-            decoded_name = codec.decode(name)
-            start = offset + pos + len(name) + 1
-            found += each_part(
-                [(start, value)],
-                lambda v, n=decoded_name: codec.spans(v, lambda d: scan.value(d, place, n)),
-            )
+            under_name = partial(scan.value, place=place, name=codec.decode(name))
+            found += shifted(codec.spans(value, under_name), offset + pos + len(name) + 1)
         elif pair:
-            found += each_part([(offset + pos, pair)], lambda v: codec.spans(v, _text(scan, place)))
+            found += shifted(codec.spans(pair, partial(scan.text, place=place)), offset + pos)
         pos += len(pair) + 1
     return found
-
-
-def _text(scan: Scan, place: str) -> Callable[[str], list[Span]]:
-    return lambda decoded: scan.text(decoded, place)
 
 
 def _host(hostport: str) -> str:
@@ -93,37 +85,26 @@ def _host(hostport: str) -> str:
 
 def _userinfo(userinfo: str, offset: int, scan: Scan) -> list[Span]:
     user, colon, password = userinfo.partition(":")
-    found = each_part(
-        [(offset, user)], lambda v: PATH.spans(v, lambda d: scan.value(d, "url", "username"))
-    )
+    found = shifted(PATH.spans(user, partial(scan.value, place="url", name="username")), offset)
     if colon:
-        start = offset + len(user) + 1
-        found += each_part(
-            [(start, password)], lambda v: PATH.spans(v, lambda d: scan.value(d, "url", "password"))
-        )
+        secret = partial(scan.value, place="url", name="password")
+        found += shifted(PATH.spans(password, secret), offset + len(user) + 1)
     return found
 
 
 def _path(path: str, offset: int, scan: Scan) -> list[Span]:
     found = []
     for m in _PATH_PARAM.finditer(path):
-        name = QUERY.decode(m.group("name"))
-        found += each_part(
-            [(offset + m.start("value"), m.group("value"))],
-            lambda v, n=name: PATH.spans(v, lambda d: scan.value(d, "query", n)),
-        )
-    return merged(found, each_part([(offset, path)], lambda v: PATH.spans(v, _shapes(scan))))
-
-
-def _shapes(scan: Scan) -> Callable[[str], list[Span]]:
-    return lambda decoded: scan.shapes(decoded, "url")
+        under_name = partial(scan.value, place="query", name=QUERY.decode(m.group("name")))
+        found += shifted(PATH.spans(m.group("value"), under_name), offset + m.start("value"))
+    return merged(found, shifted(PATH.spans(path, partial(scan.shapes, place="url")), offset))
 
 
 def _fragment(fragment: str, offset: int, scan: Scan) -> list[Span]:
     # OAuth's implicit flow puts tokens in the fragment: #access_token=...&id_token=...; single
     # page apps route with #/callback?code=...
     if "=" not in fragment:
-        return each_part([(offset, fragment)], lambda v: QUERY.spans(v, _text(scan, "url")))
+        return shifted(QUERY.spans(fragment, partial(scan.text, place="url")), offset)
     route, question, query = fragment.rpartition("?")
     start = offset + len(route) + len(question)
     return params(query, start, scan, "query", QUERY)
