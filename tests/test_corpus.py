@@ -81,6 +81,17 @@ def secrets_in(entry: dict[str, Any]) -> set[str]:
     return {v.strip().strip('"') for v in found} - {""}
 
 
+def unredacted_credentials(doc: dict[str, Any]) -> int:
+    """How many cookie and credential values in their own places are not placeholders."""
+    count = 0
+    for entry in doc["log"]["entries"]:
+        for value in secrets_in(entry):
+            scheme, _, rest = value.partition(" ")
+            if not (PLACEHOLDER.fullmatch(value) or PLACEHOLDER.fullmatch(rest)):
+                count += 1
+    return count
+
+
 # Token formats the corpus must not keep anywhere, found with patterns of this test's own.
 TOKEN_SHAPES = {
     "jwt": re.compile(r"eyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]{8,}"),
@@ -217,6 +228,7 @@ def test_real_har(corpus: Path, path: Path, tmp_path: Path) -> None:
     sanitized = json.loads(out.read_bytes())
     assert len(sanitized["log"]["entries"]) == len(original["log"]["entries"])
     assert leftovers(original, without_media(sanitized)) == {}, "secrets left, by kind"
+    assert unredacted_credentials(sanitized) == 0
     sanitized["log"].pop("_harscrub")
     assert sorted(differences(original, sanitized)) == []
 
