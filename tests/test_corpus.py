@@ -86,7 +86,7 @@ def unredacted_credentials(doc: dict[str, Any]) -> int:
     count = 0
     for entry in doc["log"]["entries"]:
         for value in secrets_in(entry):
-            scheme, _, rest = value.partition(" ")
+            rest = value.partition(" ")[2]
             if not (PLACEHOLDER.fullmatch(value) or PLACEHOLDER.fullmatch(rest)):
                 count += 1
     return count
