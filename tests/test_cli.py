@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import regex
 from click.testing import CliRunner, Result
 
 from harscrub import __version__, cli
@@ -377,3 +378,14 @@ def test_internal_error_is_one_line_exit_3_and_never_quotes_the_input(
     assert debug.exit_code == 3
     assert "in broken" in debug.stderr  # the traceback's frames are there
     assert_no_secret(result.stderr, debug.stderr)
+
+
+def test_bundled_example_keeps_only_its_ids(tmp_path: Path) -> None:
+    """The README's first command: every planted FAKE secret in examples/login.har goes."""
+    example = Path(__file__).resolve().parents[1] / "examples" / "login.har"
+    out = tmp_path / "login.clean.har"
+    result = run(str(example), "-o", str(out))
+    assert result.exit_code == 0
+    left = set(regex.findall(r"[\w.-]*FAKE[\w.-]*", out.read_text("utf-8")))
+    assert left == {"0oaFAKEclient", "00uFAKE1234"}  # the OAuth client id and the user id
+    assert example.read_text("utf-8").count("FAKE") > 20
