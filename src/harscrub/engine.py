@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-
-import regex
 
 from harscrub import bodies, places, urls
+from harscrub.copies import Copies
 from harscrub.escapes import QUERY
 from harscrub.options import Options
 from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
@@ -23,18 +21,7 @@ from harscrub.spans import Hit, Span, merged
 # deep; below that, text is scanned for token shapes only. Real data nests three or four deep.
 MAX_DEPTH = 12
 _NAME_CACHE_SIZE = 4096
-# Copies: a secret removed in one place is removed wherever else it turns up as a whole token
-# in the run (a session cookie copied into an ad beacon's query, an id echoed in a header). A
-# token is a run of these characters, or a part of one between '/'; shorter secrets are too
-# likely to be words.
-_TOKEN = regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*")
-# Copies are looked for inside every string but short JSON values, which were compared whole:
-# enough for them, and much cheaper than a lookup per word of every value of every body.
-_LONG_TEXT = 4096
-_FEW_SECRETS = 256
-_MAX_COPIES = 100_000
-_MAX_ODD_COPIES = 1_000
-
+_SHORT_JSON_VALUE = 4096
 
 _Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
 
@@ -58,8 +45,7 @@ class Scrubber:
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
-        self._removed: dict[str, _Removed] = {}  # secret -> how it went (never written out)
-        self._odd: dict[str, _Removed] = {}  # those that are not one token
+        self._copies: Copies[_Removed] = Copies()  # never written out
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
@@ -100,10 +86,12 @@ class Scrubber:
             self._depth -= 1
         if found is None:
             return []  # a URL to an allowed host
-        if not found and (removed := self._removed.get(text)):
+        if not found and (removed := self._copies.whole(text)):
             return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
-        if place == "json" and len(text) <= _LONG_TEXT:
-            return found  # a value in a JSON body or vendor field: compared whole above
+        if place == "json" and len(text) <= _SHORT_JSON_VALUE:
+            # A value in a JSON body or vendor field was compared whole, just above: enough
+            # for it, and much cheaper than a lookup per word of every value of every body.
+            return found
         return merged(found, self.copies(text))
 
     def _structured(self, text: str, place: str) -> list[Span] | None:
@@ -127,41 +115,8 @@ class Scrubber:
         return merged(found)
 
     def copies(self, text: str) -> list[Span]:
-        """Spans of tokens in text that were removed as secrets elsewhere in this run."""
-        if not self._removed or len(text) < 8:
-            return []
-        if len(text) > _LONG_TEXT and len(self._removed) <= _FEW_SECRETS:
-            # Long text, few secrets: str.find per secret beats a dict lookup per word.
-            return merged(self._each_found(text, self._removed, whole_tokens=True))
-        found = []
-        for m in _TOKEN.finditer(text):
-            token = m.group()
-            if removed := self._removed.get(token):
-                found.append(self._copy(removed, text, m.start(), m.end()))
-            elif "/" in token:  # an id between slashes in a URL path
-                start = m.start()
-                for part in token.split("/"):
-                    if len(part) >= 8 and (removed := self._removed.get(part)):
-                        found.append(self._copy(removed, text, start, start + len(part)))
-                    start += len(part) + 1
-        if self._odd:
-            # Secrets that are no single token ("1.2.utmcsr=(direct)|utmccn=x") are few; each
-            # is looked for as it is.
-            return merged(found, self._each_found(text, self._odd, whole_tokens=False))
-        return found
-
-    def _each_found(
-        self, text: str, secrets: dict[str, _Removed], *, whole_tokens: bool
-    ) -> list[Span]:
-        found = []
-        for secret, removed in secrets.items():
-            start = text.find(secret)
-            while start >= 0:
-                end = start + len(secret)
-                if not whole_tokens or not (_edge(text, start - 1) or _edge(text, end)):
-                    found.append(self._copy(removed, text, start, end))
-                start = text.find(secret, end)
-        return found
+        """Spans of secrets removed elsewhere in this run, found again in text."""
+        return merged([self._copy(about, text, s, e) for s, e, about in self._copies.find(text)])
 
     def host_allowed(self, host: str) -> bool:
         return bool(self._options.allow_hosts) and self._options.host_allowed(host)
@@ -211,12 +166,7 @@ class Scrubber:
     def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> Span:
         secret = text[start:end]
         hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
-        if len(self._removed) < _MAX_COPIES and len(secret) >= 8:
-            removed = (hit, rule.action)
-            self._removed[secret] = removed
-            self._removed.setdefault(quote(secret, safe=""), removed)
-            if not _TOKEN.fullmatch(secret) and len(self._odd) < _MAX_ODD_COPIES:
-                self._odd[secret] = removed
+        self._copies.remember(secret, (hit, rule.action))
         return self._replacement(text, start, end, hit, rule.action)
 
     def _copy(self, removed: _Removed, text: str, start: int, end: int) -> Span:
@@ -234,14 +184,6 @@ class Scrubber:
                 return Span(end, end, "", ())  # nothing left to remove
             return Span(start, end, readable + mark, (hit,))
         return Span(start, end, mark, (hit,))
-
-
-_TOKEN_CHAR = regex.compile(r"[\w.~+/%@!$*()',|-]")
-
-
-def _edge(text: str, i: int) -> bool:
-    """Whether text[i] would make a secret found next to it part of a longer token."""
-    return 0 <= i < len(text) and _TOKEN_CHAR.match(text, i) is not None
 
 
 def _done(secret: str) -> bool:
