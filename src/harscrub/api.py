@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from harscrub import __version__
-from harscrub.engine import Scrubber
+from harscrub.engine import Finding, Scrubber
 from harscrub.errors import BadHar, InputError, OutputError, UsageError
 from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
-from harscrub.reader import LOG_DEPTH, Close, Entry, HarReader, Member
+from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
 
@@ -68,42 +68,45 @@ def scrub_stream(
             if isinstance(event, Entry):
                 scrubber.learn(event.value)
         fin.seek(start)
-        return _scrub_events(fin, fout, name, output, ruleset, options, scrubber)
-
-
-def _scrub_events(
-    fin: BinaryIO,
-    fout: BinaryIO,
-    name: str,
-    output: str,
-    ruleset: Ruleset,
-    options: Options,
-    scrubber: Scrubber,
-) -> Report:
-    writer = HarWriter(fout, indent=options.indent)
-    redacted: Counter[str] = Counter()
-    entries = 0
-    for event in HarReader(fin.read, name):
-        match event:
-            case Entry(index=index, value=entry):
-                redacted.update(f.rule_id for f in scrubber.scrub_entry(entry, index))
-                entries += 1
-            case Member(depth=depth, key=key) if depth == LOG_DEPTH and key == STAMP_KEY:
-                continue  # a second run replaces the first run's stamp
-            case Member(depth=depth, key=key, value=value):
-                # pages[].title, comments, vendor fields: anything outside the entries
-                prefix = "log." if depth == LOG_DEPTH else ""
-                value, findings = scrubber.scrub_member(prefix, key, value)
+        writer = HarWriter(fout, indent=options.indent)
+        stamp = _stamp(ruleset, options)
+        redacted: Counter[str] = Counter()
+        entries = 0
+        for event in HarReader(fin.read, name):
+            for out, findings in _scrubbed(event, scrubber, stamp):
                 redacted.update(f.rule_id for f in findings)
-                event = Member(depth, key, value)
-            case Close(depth=depth) if depth == LOG_DEPTH:
-                writer.write(Member(LOG_DEPTH, STAMP_KEY, _stamp(ruleset, options)))
-        try:
-            writer.write(event)
-        except JsonError as e:  # a value deeper than the exact encoder goes
-            where = f"log.entries[{event.index}]" if isinstance(event, Entry) else "log"
-            raise BadHar(f"{name}: {where}: {e.msg}") from None
+                entries += isinstance(out, Entry)
+                _write(writer, out, name)
     return Report(name, output, entries, dict(redacted))
+
+
+def _scrubbed(
+    event: Event, scrubber: Scrubber, stamp: dict[str, Any]
+) -> Iterator[tuple[Event, list[Finding]]]:
+    """The events to write for one read, each with what was removed from it."""
+    match event:
+        case Entry(index=index, value=entry):
+            yield event, scrubber.scrub_entry(entry, index)
+        case Member(depth=depth, key=key) if depth == LOG_DEPTH and key == STAMP_KEY:
+            return  # a second run replaces the first run's stamp
+        case Member(depth=depth, key=key, value=value):
+            # pages[].title, comments, vendor fields: anything outside the entries
+            prefix = "log." if depth == LOG_DEPTH else ""
+            value, findings = scrubber.scrub_member(prefix, key, value)
+            yield Member(depth, key, value), findings
+        case Close(depth=depth) if depth == LOG_DEPTH:
+            yield Member(LOG_DEPTH, STAMP_KEY, stamp), []
+            yield event, []
+        case _:
+            yield event, []
+
+
+def _write(writer: HarWriter, event: Event, name: str) -> None:
+    try:
+        writer.write(event)
+    except JsonError as e:  # a value deeper than the exact encoder goes
+        where = f"log.entries[{event.index}]" if isinstance(event, Entry) else "log"
+        raise BadHar(f"{name}: {where}: {e.msg}") from None
 
 
 def scrub_file(
