@@ -61,7 +61,7 @@ COOKIE = "[a-z-]*cookie"  # core's catch-all or a named session-cookie rule
         ("Authorization", CANARY, TAG.format("authorization")),  # no scheme word: all of it goes
         # Blanks around a secret are kept, like every other byte around it.
         ("Authorization", f"{CANARY} \t", TAG.format("authorization") + " \t"),
-        ("Authorization", "Bearer ", TAG.format("authorization") + " "),
+        ("Authorization", "Bearer ", "Bearer "),  # a scheme word alone is no secret
         ("Authorization", f"eyJ.{CANARY}.sig x", TAG.format("authorization")),  # a JWT is no scheme
         ("Proxy-Authorization", f"Basic {CANARY}", "Basic " + TAG.format("authorization")),
         ("Cookie", f"sid={CANARY}", "sid=" + TAG.format(COOKIE)),

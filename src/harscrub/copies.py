@@ -4,7 +4,8 @@ A leak is usually the copy nobody thought of: a session cookie copied into an ad
 query, a token echoed in a response header, a cookie value written by a script in a body.
 Copies are matched as whole tokens (a run of the characters below, or a part of one between
 '/'), so a secret is never cut out of the middle of a longer word. Secrets shorter than eight
-characters are not remembered: they are too likely to be words.
+characters, or without both letters and digits, are not remembered: they are too likely to
+be words.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ T = TypeVar("T")  # what the caller keeps about a removed secret
 
 MIN_LENGTH = 8
 _TOKEN = regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*")
+_DIGIT = regex.compile(r"[0-9]")
+_LETTER = regex.compile(r"[A-Za-z]")
 _TOKEN_CHAR = regex.compile(r"[\w.~+/%@!$*()',|-]")
 _LONG_TEXT = 4096  # from here on, and with few secrets, str.find per secret is faster
 _FEW_SECRETS = 256
@@ -30,8 +33,16 @@ class Copies(Generic[T]):
         self._secrets: dict[str, T] = {}  # secret (and its percent-encoded form) -> T
         self._odd: dict[str, T] = {}  # secrets that are no single token, looked for as they are
 
-    def remember(self, secret: str, about: T) -> None:
+    def remember(self, secret: str, about: T, *, surely_secret: bool = True) -> None:
+        """Look for copies of secret from now on.
+
+        A value removed only because of where it sat (any cookie at all) is remembered only
+        when it looks machine-made, with letters and digits: a cookie holding "en-US,en" or
+        "application/json" must not wipe every Accept-Language and Content-Type header.
+        """
         if len(secret) < MIN_LENGTH or len(self._secrets) >= _MAX_SECRETS:
+            return
+        if not surely_secret and not (_DIGIT.search(secret) and _LETTER.search(secret)):
             return
         self._secrets[secret] = about
         self._secrets.setdefault(quote(secret, safe=""), about)
@@ -76,4 +87,4 @@ def _each(text: str, secrets: dict[str, T], *, whole_tokens: bool) -> list[tuple
 
 def _edge(text: str, i: int) -> bool:
     """Whether text[i] would make a secret found next to it part of a longer token."""
-    return 0 <= i < len(text) and _TOKEN_CHAR.match(text, i) is not None
+    return 0 <= i < len(text) and _TOKEN_CHAR.fullmatch(text[i]) is not None

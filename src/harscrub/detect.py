@@ -49,6 +49,7 @@ def _json_object(segment: str) -> bool:
 # A token is one run of these; anything with spaces or other punctuation is prose or a path.
 _TOKEN_CHARS = regex.compile(r"[A-Za-z0-9+/=_~.-]{16,4096}")
 _HEX = regex.compile(r"[0-9a-fA-F]+")
+_UUID = regex.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _SEPARATOR = regex.compile(r"[-_.~/+=]+")
 _WORD = regex.compile(r"[a-z]+|[A-Z][a-z]+|\d{1,4}")
 
@@ -58,7 +59,7 @@ class HighEntropyDetector:
     """A whole value that looks machine-made: long, mixed letters and digits, high entropy.
 
     Conservative on purpose (rules use it only under secret-sounding names): a UUID, a date,
-    a hash-like hex id shorter than 32 or a value made of words is not reported.
+    hex shorter than 32 characters or a value made of words is not reported.
     """
 
     keywords: tuple[str, ...] = ()
@@ -70,6 +71,8 @@ class HighEntropyDetector:
         if len(value) < self.min_length or not _TOKEN_CHARS.fullmatch(value):
             return
         if not any(c.isdigit() for c in value) or not any(c.isalpha() for c in value):
+            return
+        if _UUID.fullmatch(value):  # an id (an idempotency key, a request id), not a secret
             return
         if _HEX.fullmatch(value):
             if len(value) < 32:  # shorter hex is a commit, an asset hash, a trace id

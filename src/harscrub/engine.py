@@ -13,7 +13,14 @@ from harscrub import bodies, places, urls
 from harscrub.copies import Copies
 from harscrub.escapes import QUERY
 from harscrub.options import Options
-from harscrub.redact import is_placeholder, placeholder, split_jwt, split_scheme, tag_for
+from harscrub.redact import (
+    is_placeholder,
+    is_scheme,
+    placeholder,
+    split_jwt,
+    split_scheme,
+    tag_for,
+)
 from harscrub.rules import PLACES, Rule, Ruleset, ShapeIndex, normalize
 from harscrub.spans import Hit, Span, merged
 
@@ -155,6 +162,8 @@ class Scrubber:
         return rules
 
     def _whole(self, rule: Rule, text: str, place: str) -> list[Span]:
+        if rule.action == "keep-scheme" and is_scheme(text):
+            return []  # "Bearer " with its token already dropped (--placeholder drop)
         keep = split_scheme(text)[0] if rule.action == "keep-scheme" else ""
         secret = text[len(keep) :]
         lead = len(secret) - len(secret.lstrip())
@@ -166,7 +175,9 @@ class Scrubber:
     def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> Span:
         secret = text[start:end]
         hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
-        self._copies.remember(secret, (hit, rule.action))
+        # A catch-all (every cookie) says nothing about the value itself.
+        catch_all = rule.name is None and rule.detector is None
+        self._copies.remember(secret, (hit, rule.action), surely_secret=not catch_all)
         return self._replacement(text, start, end, hit, rule.action)
 
     def _copy(self, removed: _Removed, text: str, start: int, end: int) -> Span:

@@ -47,6 +47,14 @@ def is_placeholder(value: str) -> bool:
     return _DONE.fullmatch(value) is not None
 
 
+def is_scheme(value: str) -> bool:
+    """Whether value is a scheme word alone ("Bearer ")."""
+    return value.strip().lower() in _SCHEME_WORDS
+
+
+_SCHEME_WORDS = frozenset(s.lower() for s in AUTH_SCHEMES)
+
+
 def split_scheme(value: str) -> tuple[str, str]:
     """Split "Bearer abc" into ("Bearer ", "abc"); a value with no scheme word is all secret."""
     m = _SCHEME.match(value)

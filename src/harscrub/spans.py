@@ -9,6 +9,7 @@ field is rewritten, so a span that loses to an overlapping one is not counted.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -82,9 +83,15 @@ def merged(*groups: Iterable[Span]) -> list[Span]:
     Structure comes first (a query parameter found by its name), shapes found in the raw text
     second: they mostly find the same secret again.
     """
-    kept: list[Span] = []
+    kept: list[Span] = []  # sorted by start and disjoint, so only neighbours can overlap
+    starts: list[int] = []
     for group in groups:
         for span in group:
-            if not any(span.start < k.end and k.start < span.end for k in kept):
-                kept.append(span)
-    return sorted(kept, key=lambda s: s.start)
+            if span.end <= span.start:
+                continue  # nothing to cut (a kept JWT without a signature)
+            i = bisect_right(starts, span.start)
+            if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+                continue
+            starts.insert(i, span.start)
+            kept.insert(i, span)
+    return kept
