@@ -25,6 +25,15 @@ def body_spans(text: str, mime: str, scan: Scan) -> list[Span]:
     return codec_for(mime)(text, mime, scan)
 
 
+_CHARSET = regex.compile(r"(?i);\s*charset=\"?([\w.:-]{1,40})")
+
+
+def charset(mime: str) -> str | None:
+    """The charset parameter of a media type, if any: "text/html; charset=iso-8859-1"."""
+    m = _CHARSET.search(mime)
+    return m.group(1) if m else None
+
+
 def essence(mime: str) -> str:
     return mime.partition(";")[0].strip().lower()
 
@@ -33,7 +42,7 @@ def is_textual(mime: str) -> bool:
     """Whether a body of this type is text (scanned) rather than media (left alone)."""
     kind = essence(mime)
     if not kind:
-        return True  # unknown: the caller decides by looking at the bytes
+        return True  # no type given: text until shown otherwise
     top, _, sub = kind.partition("/")
     if top in ("text", "multipart") or sub.endswith(("+json", "+xml")):
         return True
@@ -139,11 +148,11 @@ def form_body(text: str, mime: str, scan: Scan) -> list[Span]:
 
 def multipart_body(text: str, mime: str, scan: Scan) -> list[Span]:
     boundary = _boundary(mime, text)
-    if not boundary:
-        return text_body(text, mime, scan)
-    found: list[Span] = []
     delimiter = f"--{boundary}"
-    pos = text.find(delimiter)
+    pos = text.find(delimiter) if boundary else -1
+    if pos < 0:
+        return text_body(text, mime, scan)
+    found = scan.text(text[:pos], "text")  # a preamble, or whatever a producer put first
     while pos >= 0:
         start = pos + len(delimiter)
         end = text.find(delimiter, start)
@@ -168,8 +177,8 @@ def _boundary(mime: str, text: str) -> str:
 
 def _part(part: str, offset: int, scan: Scan) -> list[Span]:
     head = _PART_HEAD.search(part)
-    if head is None:
-        return []
+    if head is None:  # no headers: not a part a server would read, but text all the same
+        return shifted(scan.text(part, "text"), offset)
     headers, body_start = part[: head.start()], head.end()
     body = part[body_start:].removesuffix("\n").removesuffix("\r")
     kind = _PART_TYPE.search(headers)

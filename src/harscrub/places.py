@@ -79,21 +79,41 @@ def _message(
 ) -> None:
     for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
-        _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found)
+        _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found, scan)
     for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
-        _rewrite(holder, key, path, partial(scan.value, place="cookie", name=name), found)
+        _rewrite(holder, key, path, partial(scan.value, place="cookie", name=name), found, scan)
     for key in ("url", "redirectURL"):
-        _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found)
+        _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found, scan)
     for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
-        _rewrite(holder, key, path, _encoded(scan, "query", name), found)
+        _rewrite(holder, key, path, _encoded(scan, "query", name), found, scan)
+    # Shapes no codec knows ("Authorization: Bearer x" as a string in a headers list) are
+    # still scanned, as JSON: nothing is skipped because it came in an unexpected form.
+    _walk(_odd_items(message, ("headers", "cookies", "queryString"), side), scan, found)
     if not with_bodies:
         return
     if isinstance(post := message.get("postData"), dict):
         _post_data(post, f"{side}.postData", scan, found)
     if isinstance(content := message.get("content"), dict):
         _content(content, f"{side}.content", scan, found)
-    handled = ("headers", "cookies", "url", "redirectURL", "queryString", "postData", "content")
-    _walk_fields(message, f"{side}.", scan, found, skip=handled)
+    handled = ("headers", "cookies", "url", "redirectURL", "queryString")
+    bodies_if_dicts = tuple(k for k in ("postData", "content") if isinstance(message.get(k), dict))
+    _walk_fields(message, f"{side}.", scan, found, skip=handled + bodies_if_dicts)
+
+
+def _odd_items(message: dict[str, Any], keys: tuple[str, ...], side: str) -> list[_Node]:
+    """The items of name/value lists that are not name/value objects."""
+    nodes: list[_Node] = []
+    for key in keys:
+        items = message.get(key)
+        if isinstance(items, list):
+            nodes += [
+                (items, i, key, f"{side}.{key}[{i}]")
+                for i, item in enumerate(items)
+                if not isinstance(item, dict)
+            ]
+        elif items is not None and not isinstance(items, dict):
+            nodes.append((message, key, key, f"{side}.{key}"))
+    return nodes
 
 
 def _post_data(post: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
@@ -103,7 +123,7 @@ def _post_data(post: dict[str, Any], path: str, scan: Scan, found: Found) -> Non
         kind = holder.get("contentType")
         if isinstance(kind, str) and not bodies.is_textual(kind):
             continue  # an uploaded file
-        _rewrite(holder, key, item_path, _encoded(scan, "form", name), found)
+        _rewrite(holder, key, item_path, _encoded(scan, "form", name), found, scan)
     _body(post, path, mime, scan, found)
     _walk_fields(post, f"{path}.", scan, found, skip=("params", "text"))
 
@@ -118,35 +138,45 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
     text = holder.get("text")
     if not isinstance(text, str) or not text:
         return
-    base64_encoded = holder.get("encoding") == "base64"
+    body_spans = partial(bodies.body_spans, mime=mime, scan=scan)
+    if holder.get("encoding") != "base64":
+        # Text is text whatever its type says: Chrome stores protobuf posts, HLS playlists
+        # and CSP reports as text with "binary" or unknown types.
+        _rewrite(holder, "text", f"{path}.text", body_spans, found, scan)
+        return
     if not bodies.is_textual(mime):
-        # Media in base64 is left alone. A "binary" body a producer stored as text (Chrome's
-        # protobuf posts as application/octet-stream) is looked at for token shapes only.
-        if not base64_encoded:
-            _rewrite(holder, "text", f"{path}.text", lambda t: scan.shapes(t, "text"), found)
+        return  # media in base64 is left alone
+    # Fiddler, Charles and mitmproxy write JSON and HTML bodies in base64 too.
+    decoded = _base64_text(text, bodies.charset(mime))
+    if decoded is None:
         return
-    if base64_encoded:
-        # Fiddler, Charles and mitmproxy write JSON and HTML bodies in base64 too.
-        decoded = _base64_text(text)
-        if decoded is None:
-            return
-        spans = bodies.body_spans(decoded, mime, scan)
-        if spans:
-            new = apply(decoded, spans).encode("utf-8", "surrogatepass")
-            holder["text"] = _base64_like(text, new)
-            found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
-        return
-    _rewrite(holder, "text", f"{path}.text", lambda t: bodies.body_spans(t, mime, scan), found)
+    plain, encoding = decoded
+    if spans := body_spans(plain):
+        errors = "surrogatepass" if encoding == "utf-8" else "strict"
+        holder["text"] = _base64_like(text, apply(plain, spans).encode(encoding, errors))
+        found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
 
 
-def _base64_text(text: str) -> str | None:
-    """The text a base64 body holds, or None for binary data (or not base64 at all)."""
+def _base64_text(text: str, charset: str | None) -> tuple[str, str] | None:
+    """(text, encoding) of a base64 body of a textual type; None for what is not base64.
+
+    Tried in order: UTF-8, the declared charset, Latin-1 (which decodes any bytes but NUL-free
+    ones are text, so a body in an unknown 8-bit charset is still scanned: its ASCII tokens
+    decode as themselves).
+    """
+    compact = "".join(text.split())
     try:
-        data = base64.b64decode(text, validate=False)
-        decoded = data.decode("utf-8")
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
-    return None if "\x00" in decoded else decoded
+    for encoding in ("utf-8", charset, "latin-1"):
+        if encoding is None or (encoding == "latin-1" and b"\x00" in data):
+            continue  # NUL bytes and no charset that explains them: binary after all
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None
 
 
 def _base64_like(original: str, data: bytes) -> str:
@@ -191,7 +221,9 @@ def _name(name: Any) -> str:
     return name.strip().removesuffix(":").rstrip() if isinstance(name, str) else ""
 
 
-def _rewrite(holder: dict[str, Any], key: str, path: str, spans_of: SpansOf, found: Found) -> None:
+def _rewrite(
+    holder: dict[str, Any], key: str, path: str, spans_of: SpansOf, found: Found, scan: Scan
+) -> None:
     if key not in holder:
         return  # never add a field the producer did not write
     value = holder[key]
@@ -199,6 +231,8 @@ def _rewrite(holder: dict[str, Any], key: str, path: str, spans_of: SpansOf, fou
         holder[key] = [_scalar(v, f"{path}[{j}]", spans_of, found) for j, v in enumerate(value)]
     else:
         holder[key] = _scalar(value, path, spans_of, found)
+    # A value that is an object (or a list holding one) is scanned as JSON.
+    _walk_inside(holder, key, path, scan, found)
 
 
 def _scalar(value: Any, path: str, spans_of: SpansOf, found: Found) -> Any:
@@ -216,13 +250,20 @@ def _scalar(value: Any, path: str, spans_of: SpansOf, found: Found) -> Any:
 def _walk_fields(
     holder: dict[str, Any], prefix: str, scan: Scan, found: Found, skip: tuple[str, ...] = ()
 ) -> None:
-    """Scan every string under holder's other keys, each under the name of its key.
+    """Scan every string under holder's other keys, each under the name of its key."""
+    nodes = [(holder, k, k, f"{prefix}{k}") for k in holder if k not in skip and k not in _PLAIN]
+    _walk(nodes, scan, found)
+
+
+_Node = tuple[Any, Any, str, str]  # (parent, key or index, the name it sits under, path)
+
+
+def _walk(nodes: list[_Node], scan: Scan, found: Found) -> None:
+    """Scan every string at or under nodes as a JSON value under its key's name.
 
     Iterative, since vendor fields may nest as deep as the reader allows.
     """
-    stack: list[tuple[Any, Any, str, str]] = [
-        (holder, k, k, f"{prefix}{k}") for k in holder if k not in skip and k not in _PLAIN
-    ]
+    stack = list(nodes)
     while stack:
         parent, key, name, path = stack.pop()
         value = parent[key]
@@ -232,6 +273,17 @@ def _walk_fields(
             stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
         elif isinstance(value, list):
             stack += ((value, i, name, f"{path}[{i}]") for i in range(len(value)))
+
+
+def _walk_inside(holder: dict[str, Any], key: str, path: str, scan: Scan, found: Found) -> None:
+    """Scan what objects hold at holder[key] (a value given as an object, or a list holding
+    objects); its strings were rewritten by their codec already."""
+    value = holder[key]
+    if isinstance(value, dict):
+        _walk([(value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN], scan, found)
+    elif isinstance(value, list):
+        nodes = [(value, i, key, f"{path}[{i}]") for i, v in enumerate(value)]
+        _walk([n for n in nodes if isinstance(value[n[1]], dict | list)], scan, found)
 
 
 def _walk_strings(

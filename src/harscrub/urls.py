@@ -105,6 +105,8 @@ def _fragment(fragment: str, offset: int, scan: Scan) -> list[Span]:
     # page apps route with #/callback?code=...
     if "=" not in fragment:
         return shifted(QUERY.spans(fragment, partial(scan.text, place="url")), offset)
-    route, question, query = fragment.rpartition("?")
-    start = offset + len(route) + len(question)
-    return params(query, start, scan, "query", QUERY)
+    # A '?' after the first '=' is inside a value (#access_token=x&state=/dash?tab=1).
+    question = fragment.find("?", 0, fragment.index("="))
+    route, query = fragment[: question + 1], fragment[question + 1 :]
+    found = shifted(QUERY.spans(route, partial(scan.shapes, place="url")), offset)
+    return found + params(query, offset + len(route), scan, "query", QUERY)
