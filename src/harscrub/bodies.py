@@ -223,6 +223,8 @@ _QUOTED_PAIR = regex.compile(
     r"""(?:"([^"\\\r\n]{0,8192}(?:\\.[^"\\\r\n]{0,8192}){0,64})"|'([^'\\\r\n]{0,8192}(?:\\.[^'\\\r\n]{0,8192}){0,64})')"""
 )
 _BARE_PAIR = regex.compile(r"(?<![\w$.%-])([A-Za-z_][\w.\[\]-]{0,63})=([^\s&\"'<>;,]{1,8192})")
+_HEADER_LINE = regex.compile(r"(?m)^[ \t]*([A-Za-z][\w-]{0,63})[ \t]*:[ \t]*([^\r\n]{1,8192})")
+_ONE_HEADER = regex.compile(r"[A-Za-z][\w-]{0,63}:[ \t]")
 _ELEMENT = regex.compile(r"<(?:[\w.-]{1,64}:)?([\w.-]{1,64})(?:\s[^<>]{0,1024})?>([^<]{1,65536})</")
 # A URL in prose or code ends at a blank, a quote or an angle bracket (<https://...>), and
 # punctuation after it is the sentence's; a closing bracket is the URL's own when it has
@@ -236,8 +238,16 @@ def text_body(text: str, mime: str, scan: Scan) -> list[Span]:
 
 
 def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
-    """Spans of what free text holds in structured form: URLs, pairs, XML elements."""
+    """Spans of what free text holds in structured form: URLs, pairs, XML elements, and (in a
+    value rather than a body, where code would mislead it) header lines."""
     found: list[Span] = []
+    if place != "text" and ("\n" in text or _ONE_HEADER.match(text)):
+        # A STOMP frame over a websocket, a raw header line in a converted HAR; a one-line
+        # value needs the blank after the colon ("factorType": "token:software:totp" is no
+        # header).
+        for m in _HEADER_LINE.finditer(text):
+            named = partial(scan.named, place="header", name=m.group(1))
+            found += shifted(named(m.group(2)), m.start(2))
     if "://" in text:
         for m in _EMBEDDED_URL.finditer(text):
             url = _trim_url(m.group())

@@ -1,0 +1,162 @@
+"""Cases a review found: each once let a secret through, crashed, or changed a benign value."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import io
+import json
+from typing import Any
+
+import orjson
+import pytest
+
+from harscrub.api import scrub_stream
+from harscrub.engine import Scrubber
+from harscrub.options import Options
+from harscrub.rules import load_ruleset
+
+from .factories import CANARY, entry, har, header
+
+RULESET = load_ruleset()
+CLAIMS = base64.urlsafe_b64encode(b'{"sub":"FAKE"}').rstrip(b"=").decode()
+UNSIGNED_JWT = f"eyJhbGciOiJub25lIn0.{CLAIMS}."
+
+
+def scrubbed(e: dict[str, Any], **options: Any) -> dict[str, Any]:
+    out = copy.deepcopy(e)
+    Scrubber(RULESET, Options(key=b"k" * 32, **options)).scrub_entry(out, 0)
+    return out
+
+
+def run_twice(doc: dict[str, Any], **options: Any) -> tuple[bytes, bytes]:
+    opts = Options(key=b"k" * 32, **options)
+    first, second = io.BytesIO(), io.BytesIO()
+    scrub_stream(io.BytesIO(orjson.dumps(doc)), first, ruleset=RULESET, options=opts)
+    scrub_stream(io.BytesIO(first.getvalue()), second, ruleset=RULESET, options=opts)
+    return first.getvalue(), second.getvalue()
+
+
+def body(text: str, mime: str, **content: Any) -> dict[str, Any]:
+    e = entry()
+    e["response"]["content"] = {"size": len(text), "mimeType": mime, "text": text, **content}
+    return e
+
+
+def test_kept_claims_of_an_unsigned_jwt_after_an_escape() -> None:
+    e = entry(f"https://app.test/cb?id_token=%20{UNSIGNED_JWT}")
+    assert scrubbed(e, keep_jwt_claims=True)["request"]["url"] == e["request"]["url"]
+
+
+def test_a_question_mark_inside_a_fragment_value() -> None:
+    url = f"https://app.test/cb#access_token={CANARY}&state=/dash?tab=1"
+    got = scrubbed(entry(url))["request"]["url"]
+    assert CANARY not in got
+    assert got.endswith("&state=/dash?tab=1")
+
+
+@pytest.mark.parametrize("name", ["stateHandle", "interaction_handle", "interaction_code"])
+def test_okta_identity_engine_handles(name: str) -> None:
+    got = scrubbed(body(json.dumps({name: CANARY}), "application/ion+json"))
+    assert CANARY not in got["response"]["content"]["text"]
+
+
+def test_security_question_answer() -> None:
+    got = scrubbed(body(json.dumps({"credentials": {"answer": CANARY}}), "application/json"))
+    assert CANARY not in got["response"]["content"]["text"]
+
+
+def test_a_multipart_part_without_headers_is_still_text() -> None:
+    text = f"--b\r\nno blank line here Authorization: Bearer {CANARY}0123456789\r\n--b--\r\n"
+    got = scrubbed(body(text, "multipart/form-data; boundary=b"))
+    assert CANARY not in got["response"]["content"]["text"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [f"Authorization: Bearer {CANARY}"],
+        [["Authorization", f"Bearer {CANARY}"]],
+        [{"name": "X-Api-Key", "value": {"v": f"Bearer {CANARY}"}}],
+    ],
+    ids=["strings", "pairs", "object-value"],
+)
+def test_headers_in_shapes_no_codec_knows(headers: list[Any]) -> None:
+    e = entry()
+    e["request"]["headers"] = headers
+    assert CANARY not in json.dumps(scrubbed(e))
+
+
+def test_base64_json_body_in_latin_1() -> None:
+    raw = json.dumps({"access_token": CANARY, "name": "Zoë"}, ensure_ascii=False)
+    data = base64.b64encode(raw.encode("latin-1")).decode()
+    got = scrubbed(body(data, "application/json; charset=iso-8859-1", encoding="base64"))
+    text = base64.b64decode(got["response"]["content"]["text"]).decode("latin-1")
+    assert CANARY not in text
+    assert '"name": "Zoë"' in text
+
+
+def test_a_text_body_with_a_binary_type_is_scanned_as_text() -> None:
+    text = f"#EXTM3U\nhttps://cdn.test/seg1.ts?token={CANARY}\n"
+    got = scrubbed(body(text, "application/vnd.apple.mpegurl"))
+    assert got["response"]["content"]["text"].startswith(
+        "#EXTM3U\nhttps://cdn.test/seg1.ts?token=["
+    )
+
+
+def test_stomp_frame_over_a_websocket() -> None:
+    e = entry()
+    frame = (
+        f"CONNECT\naccept-version:1.2\nAuthorization:Bearer {CANARY}\npasscode:{CANARY}2\n\n\x00"
+    )
+    e["_webSocketMessages"] = [{"type": "send", "time": 1.0, "opcode": 1, "data": frame}]
+    data = scrubbed(e)["_webSocketMessages"][0]["data"]
+    assert CANARY not in data
+    assert data.startswith("CONNECT\naccept-version:1.2\nAuthorization:Bearer [REDACTED:")
+
+
+def test_a_colon_in_a_json_value_is_no_header() -> None:
+    text = '{"factorType": "token:software:totp"}'
+    assert scrubbed(body(text, "application/json"))["response"]["content"]["text"] == text
+
+
+def test_a_url_at_the_end_of_text_keeps_its_placeholder_whole() -> None:
+    doc = har(body(f"see https://app.test/cb?code={CANARY}", "text/plain"))
+    first, second = run_twice(doc)
+    assert first == second
+    assert first.count(b"]]") == 0
+
+
+@pytest.mark.parametrize(
+    "options", [{"placeholder": "drop"}, {"placeholder": "mask"}, {"keep_jwt_claims": True}]
+)
+def test_second_run_changes_nothing_in_every_style(options: dict[str, Any]) -> None:
+    e = entry(
+        f"https://app.test/cb?code={CANARY}&id_token={UNSIGNED_JWT}x",
+        request_headers=[
+            header("Authorization", f"Bearer {CANARY}"),
+            header("X-Jwt", UNSIGNED_JWT),
+        ],
+    )
+    first, second = run_twice(har(e, body(f"token={CANARY}", "text/plain")), **options)
+    assert first == second
+    assert CANARY.encode() not in first
+
+
+def test_a_cookie_holding_a_plain_word_does_not_wipe_headers() -> None:
+    e = entry(
+        request_headers=[
+            header("Cookie", "ui=application/json"),
+            header("Accept", "application/json"),
+        ],
+        response_headers=[header("Content-Type", "application/json")],
+    )
+    got = scrubbed(e)
+    assert got["request"]["headers"][1]["value"] == "application/json"
+    assert got["response"]["headers"][0]["value"] == "application/json"
+
+
+def test_a_uuid_is_an_id_not_a_secret() -> None:
+    uuid = "5f2a9c8d-1b2c-4d5e-8f90-123456789abc"
+    text = json.dumps({"idempotencyKey": uuid})
+    assert scrubbed(body(text, "application/json"))["response"]["content"]["text"] == text
