@@ -160,3 +160,11 @@ def test_a_uuid_is_an_id_not_a_secret() -> None:
     uuid = "5f2a9c8d-1b2c-4d5e-8f90-123456789abc"
     text = json.dumps({"idempotencyKey": uuid})
     assert scrubbed(body(text, "application/json"))["response"]["content"]["text"] == text
+
+
+def test_a_cookie_copied_into_a_json_message() -> None:
+    e = body(json.dumps({"error": f"session {CANARY}0042 expired"}), "application/json")
+    e["request"]["headers"] = [header("Cookie", f"sid={CANARY}0042")]
+    text = scrubbed(e)["response"]["content"]["text"]
+    assert CANARY not in text
+    assert text.startswith('{"error": "session [REDACTED:session-cookie:')

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 from harscrub import bodies, places, urls
 from harscrub.copies import Copies
 from harscrub.escapes import QUERY
@@ -28,7 +30,7 @@ from harscrub.spans import Hit, Span, merged
 # deep; below that, text is scanned for token shapes only. Real data nests three or four deep.
 MAX_DEPTH = 12
 _NAME_CACHE_SIZE = 4096
-_SHORT_JSON_VALUE = 4096
+_ONE_WORD = regex.compile(r"[^\s=&;,:/]{0,4096}")
 
 _Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
 
@@ -95,10 +97,8 @@ class Scrubber:
             return []  # a URL to an allowed host
         if not found and (removed := self._copies.whole(text)):
             return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
-        if place == "json" and len(text) <= _SHORT_JSON_VALUE:
-            # A value in a JSON body or vendor field was compared whole, just above: enough
-            # for it, and much cheaper than a lookup per word of every value of every body.
-            return found
+        if place == "json" and _ONE_WORD.fullmatch(text):
+            return found  # compared whole, just above: a one-word value holds nothing more
         return merged(found, self.copies(text))
 
     def _structured(self, text: str, place: str) -> list[Span] | None:
