@@ -217,3 +217,19 @@ def test_a_file_named_like_a_subcommand_needs_a_path(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.main, ["./rules", "-o", "out.har"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out.har").exists()
+
+
+def test_the_stamp_says_how_the_run_was_weakened(tmp_path: Path) -> None:
+    pack = tmp_path / "private" / "alice" / "team.toml"
+    pack.parent.mkdir(parents=True)
+    pack.write_text('[[rule]]\nid = "team"\ndescription = "T."\nplaces = ["header"]\nname = "x"\n')
+    _, doc = scrub(
+        tmp_path, "--rules", str(pack), "--disable", "jwt", "--allow-name", "x", "--keep-jwt-claims"
+    )
+    stamp = doc["log"]["_harscrub"]
+    assert stamp["rulePacks"][-1] == "team.toml"  # no folder: it may name a person
+    assert stamp["disabledRules"] == ["jwt"]
+    assert stamp["allowlists"] is True
+    assert stamp["keepJwtClaims"] is True
+    _, default = scrub(tmp_path)
+    assert set(default["log"]["_harscrub"]) == {"version", "placeholder", "rulePacks"}

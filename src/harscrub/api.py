@@ -163,12 +163,21 @@ def default_output(src: Path) -> Path:
 
 
 def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
-    # No key and no time stamp: a second run over the same input gives the same bytes.
-    return {
+    """What a support system needs to tell a cleaned HAR from a raw one, and a default run
+    from a weakened one. No key and no time stamp: a second run gives the same bytes; a user's
+    pack by file name only, since its folder may name a person."""
+    stamp: dict[str, Any] = {
         "version": __version__,
         "placeholder": options.placeholder,
-        "rulePacks": list(ruleset.packs),
+        "rulePacks": [p if p.startswith("builtin:") else Path(p).name for p in ruleset.packs],
     }
+    if ruleset.disabled:
+        stamp["disabledRules"] = list(ruleset.disabled)
+    if options.allow_values or options.allow_names or options.allow_hosts:
+        stamp["allowlists"] = True
+    if options.keep_jwt_claims:
+        stamp["keepJwtClaims"] = True
+    return stamp
 
 
 def _is_stdio(path: Path | str) -> bool:

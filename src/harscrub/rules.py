@@ -91,6 +91,7 @@ class Rule:
 class Ruleset:
     rules: tuple[Rule, ...]
     packs: tuple[str, ...]  # pack names, for the _harscrub stamp in the output
+    disabled: tuple[str, ...] = ()  # rule ids turned off, for the stamp too
 
     def named(self, place: str) -> tuple[Rule, ...]:
         """Rules that decide by name at this place: named ones first, then catch-alls."""
@@ -186,7 +187,7 @@ def load_ruleset(extra: Iterable[Path] = (), disabled: Iterable[str] = ()) -> Ru
     # A user's packs come first, so that their rule for a name wins over a built-in one.
     rules.sort(key=lambda rule: rule.pack.startswith("builtin:"))
     packs = tuple(pack for pack, _, _ in raw_packs)
-    return Ruleset(tuple(r for r in rules if r.id not in off), packs)
+    return Ruleset(tuple(r for r in rules if r.id not in off), packs, tuple(sorted(off)))
 
 
 def _parse(data: bytes, source: str) -> list[dict[str, Any]]:
