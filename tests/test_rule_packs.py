@@ -127,7 +127,9 @@ def test_rule_ids_are_unique_across_packs() -> None:
     ],
 )
 def test_names_are_matched_in_any_spelling(name: str, rule_id: str) -> None:
-    first = next(r for r in RULESET.named("json") if r.name is not None and r.matches_name(name))
+    first = next(
+        r for r in RULESET.name_rules("json") if r.name is not None and r.matches_name(name)
+    )
     assert first.id == rule_id
 
 
@@ -149,11 +151,11 @@ def test_names_are_matched_in_any_spelling(name: str, rule_id: str) -> None:
 def test_benign_names_and_values_are_kept(name: str, value: str) -> None:
     scrubber = Scrubber(RULESET, Options(key=b"k" * 32))
     for place in ("header", "query", "form", "json"):
-        assert scrubber.value(value, place, name) == [], f"{name} at {place}"
+        assert scrubber.under_name(value, place, name) == [], f"{name} at {place}"
 
 
 def test_rules_sorted_so_named_rules_come_before_catch_alls() -> None:
-    named = RULESET.named("cookie")
+    named = RULESET.name_rules("cookie")
     assert named[-1].id == "cookie"
     assert all(r.name is not None for r in named[:-1])
 
@@ -163,5 +165,5 @@ def test_placeholders_are_never_found_again() -> None:
     for rule in RULESET.rules:
         mark = f"[REDACTED:{rule.id}:5f2a9c]"
         assert is_placeholder(mark)
-        assert scrubber.text(mark, "text") == []
-        assert scrubber.value(mark, "json", "access_token") == []
+        assert scrubber.in_text(mark, "text") == []
+        assert scrubber.under_name(mark, "json", "access_token") == []

@@ -13,9 +13,9 @@ from functools import partial
 import orjson
 import regex
 
-from harscrub.escapes import FORM, HTML, JSON_STRING
+from harscrub.escapes import FORM, HTML, JSON_STRING, QUERY
 from harscrub.spans import Scan, Span, merged, shifted
-from harscrub.urls import params
+from harscrub.urls import is_encoded_url, is_url, params, scrub_url
 
 BodyCodec = Callable[[str, str, Scan], list[Span]]
 """(text, media type, scan) -> spans in text."""
@@ -86,29 +86,26 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
     for m in _JSON_TOKEN.finditer(text):
         token = m.group()
         first = token[0]
+        if first == '"' and _is_key(text, m.end()):
+            key = JSON_STRING.decode(token[1:-1])
+            continue
+        # What a value, or a container opened here, sits under: its key, else its array's.
+        name = key if key is not None else (names[-1] if names else "")
+        key = None
         if first == '"':
-            if _is_key(text, m.end()):
-                key = JSON_STRING.decode(token[1:-1])
-                continue
-            name = key if key is not None else (names[-1] if names else "")
-            key = None
-            value = partial(scan.value, place="json", name=name)
+            value = partial(scan.under_name, place="json", name=name)
             found += shifted(JSON_STRING.spans(token[1:-1], value), m.start() + 1)
         elif first in "{[":
-            inherited = key if key is not None else (names[-1] if names else "")
-            names.append("" if first == "{" else inherited)
-            key = None
+            names.append("" if first == "{" else name)
         elif first in "}]":
             if names:
                 names.pop()
         else:  # a number: a PIN or a numeric session id under a secret name
-            name = key if key is not None else (names[-1] if names else "")
-            key = None
             # A short number is a count or a flag, not a secret; a PIN has four digits.
             if name and len(token.lstrip("-")) >= 4:
                 found += [
                     Span(m.start() + s.start, m.start() + s.end, _json_string(s.text), s.hits)
-                    for s in scan.named(token, "json", name)
+                    for s in scan.by_name(token, "json", name)
                 ]
     return found
 
@@ -152,7 +149,7 @@ def multipart_body(text: str, mime: str, scan: Scan) -> list[Span]:
     pos = text.find(delimiter) if boundary else -1
     if pos < 0:
         return text_body(text, mime, scan)
-    found = scan.text(text[:pos], "text")  # a preamble, or whatever a producer put first
+    found = scan.in_text(text[:pos], "text")  # a preamble, or whatever a producer put first
     while pos >= 0:
         start = pos + len(delimiter)
         end = text.find(delimiter, start)
@@ -178,7 +175,7 @@ def _boundary(mime: str, text: str) -> str:
 def _part(part: str, offset: int, scan: Scan) -> list[Span]:
     head = _PART_HEAD.search(part)
     if head is None:  # no headers: not a part a server would read, but text all the same
-        return shifted(scan.text(part, "text"), offset)
+        return shifted(scan.in_text(part, "text"), offset)
     headers, body_start = part[: head.start()], head.end()
     body = part[body_start:].removesuffix("\n").removesuffix("\r")
     kind = _PART_TYPE.search(headers)
@@ -186,7 +183,7 @@ def _part(part: str, offset: int, scan: Scan) -> list[Span]:
         return []  # an uploaded image or archive
     m = _DISPOSITION_NAME.search(headers)
     name = (m.group(1) or m.group(2)) if m else ""
-    return shifted(scan.value(body, "form", name), offset + body_start)
+    return shifted(scan.under_name(body, "form", name), offset + body_start)
 
 
 _TAG = regex.compile(r"(?i)<(input|meta|param)\b([^<>]{0,4096})>")
@@ -211,7 +208,7 @@ def html_body(text: str, mime: str, scan: Scan) -> list[Span]:
         if name and (value := attributes.get(_VALUE_ATTRIBUTES[element])):
             start, raw = value
             decoded_name = HTML.decode(name)
-            value = partial(scan.value, place="form", name=decoded_name)
+            value = partial(scan.under_name, place="form", name=decoded_name)
             found += shifted(HTML.spans(raw, value), start)
     return merged(found, text_body(text, mime, scan))
 
@@ -233,8 +230,20 @@ _EMBEDDED_URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s<>\"'`\\]*")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 
+def text_spans(text: str, place: str, scan: Scan) -> list[Span] | None:
+    """Spans in a piece of text, by what it turns out to be: a URL, a URL still
+    percent-encoded, JSON, or free text. None for a URL to an allowed host."""
+    if is_url(text):
+        return scrub_url(text, scan)
+    if is_encoded_url(text):  # a URL percent-encoded once more than its container
+        return QUERY.spans(text, partial(scan.in_text, place=place))
+    if text[:1] in "{[" and (found := json_spans(text, scan)) is not None:
+        return found
+    return merged(text_structure(text, scan, place), scan.shapes(text, place))
+
+
 def text_body(text: str, mime: str, scan: Scan) -> list[Span]:
-    return scan.text(text, "text")
+    return scan.in_text(text, "text")
 
 
 def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
@@ -246,24 +255,24 @@ def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
         # value needs the blank after the colon ("factorType": "token:software:totp" is no
         # header).
         for m in _HEADER_LINE.finditer(text):
-            named = partial(scan.named, place="header", name=m.group(1))
+            named = partial(scan.by_name, place="header", name=m.group(1))
             found += shifted(named(m.group(2)), m.start(2))
     if "://" in text:
         for m in _EMBEDDED_URL.finditer(text):
             url = _trim_url(m.group())
-            found += shifted(scan.text(url, place), m.start())
+            found += shifted(scan.in_text(url, place), m.start())
     if "=" in text or ":" in text:
         for m in _QUOTED_PAIR.finditer(text):
             group = 3 if m.group(3) is not None else 4
-            named = partial(scan.named, place="json", name=m.group(2))
+            named = partial(scan.by_name, place="json", name=m.group(2))
             found += shifted(JSON_STRING.spans(m.group(group), named), m.start(group))
     if "=" in text:
         for m in _BARE_PAIR.finditer(text):
-            named = partial(scan.named, place="form", name=m.group(1))
+            named = partial(scan.by_name, place="form", name=m.group(1))
             found += shifted(FORM.spans(m.group(2), named), m.start(2))
     if "</" in text:
         for m in _ELEMENT.finditer(text):
-            named = partial(scan.named, place="json", name=m.group(1))
+            named = partial(scan.by_name, place="json", name=m.group(1))
             found += shifted(HTML.spans(m.group(2), named), m.start(2))
     return merged(found)
 

@@ -11,9 +11,8 @@ from typing import Any
 
 import regex
 
-from harscrub import bodies, places, urls
+from harscrub import bodies, places
 from harscrub.copies import Copies
-from harscrub.escapes import QUERY
 from harscrub.options import Options
 from harscrub.redact import (
     is_placeholder,
@@ -48,9 +47,15 @@ class Finding:
 
 
 class Scrubber:
+    """One run's rules and options, applied entry by entry.
+
+    Not shared between threads: it remembers the secrets of the run (for copies) and how deep
+    the container it is looking into is nested.
+    """
+
     def __init__(self, ruleset: Ruleset, options: Options) -> None:
-        self._named = {place: ruleset.named(place) for place in PLACES}
-        self._shapes = {place: ShapeIndex(ruleset.shapes(place)) for place in PLACES}
+        self._named = {place: ruleset.name_rules(place) for place in PLACES}
+        self._shapes = {place: ShapeIndex(ruleset.shape_rules(place)) for place in PLACES}
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
@@ -72,25 +77,25 @@ class Scrubber:
 
     # The Scan contract.
 
-    def value(self, text: str, place: str, name: str) -> list[Span]:
+    def under_name(self, text: str, place: str, name: str) -> list[Span]:
         if self._skip(text):
             return []
         by_name = self._by_rules(text, place, name)
-        return self.text(text, place) if by_name is None else by_name
+        return self.in_text(text, place) if by_name is None else by_name
 
-    def named(self, text: str, place: str, name: str) -> list[Span]:
+    def by_name(self, text: str, place: str, name: str) -> list[Span]:
         if self._skip(text):
             return []
         return self._by_rules(text, place, name) or []
 
-    def text(self, text: str, place: str) -> list[Span]:
+    def in_text(self, text: str, place: str) -> list[Span]:
         if self._skip(text):
             return []
         if self._depth >= MAX_DEPTH:
             return self.shapes(text, place)
         self._depth += 1
         try:
-            found = self._structured(text, place)
+            found = bodies.text_spans(text, place, self)
         finally:
             self._depth -= 1
         if found is None:
@@ -100,15 +105,6 @@ class Scrubber:
         if place == "json" and _ONE_WORD.fullmatch(text):
             return found  # compared whole, just above: a one-word value holds nothing more
         return merged(found, self.copies(text))
-
-    def _structured(self, text: str, place: str) -> list[Span] | None:
-        if urls.is_url(text):
-            return urls.scrub_url(text, self)
-        if urls.is_encoded_url(text):  # a URL percent-encoded once more than its container
-            return QUERY.spans(text, lambda decoded: self.text(decoded, place))
-        if text[:1] in "{[" and (found := bodies.json_spans(text, self)) is not None:
-            return found
-        return merged(bodies.text_structure(text, self, place), self.shapes(text, place))
 
     def shapes(self, text: str, place: str) -> list[Span]:
         found: list[Span] = []
@@ -153,9 +149,7 @@ class Scrubber:
             if norm in self._options.allow_names:
                 rules = ()
             else:
-                rules = tuple(
-                    r for r in self._named[place] if r.name is None or r.name.fullmatch(norm)
-                )
+                rules = tuple(r for r in self._named[place] if r.matches_normalized(norm))
             if len(self._by_name) >= _NAME_CACHE_SIZE:
                 self._by_name.clear()
             self._by_name[key] = rules

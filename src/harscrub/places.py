@@ -81,9 +81,11 @@ def _message(
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
         _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found, scan)
     for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
-        _rewrite(holder, key, path, partial(scan.value, place="cookie", name=name), found, scan)
+        _rewrite(
+            holder, key, path, partial(scan.under_name, place="cookie", name=name), found, scan
+        )
     for key in ("url", "redirectURL"):
-        _rewrite(message, key, f"{side}.{key}", lambda text: scan.text(text, "url"), found, scan)
+        _rewrite(message, key, f"{side}.{key}", lambda text: scan.in_text(text, "url"), found, scan)
     for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
         _rewrite(holder, key, path, _encoded(scan, "query", name), found, scan)
     # Shapes no codec knows ("Authorization: Bearer x" as a string in a headers list) are
@@ -194,7 +196,7 @@ def _base64_like(original: str, data: bytes) -> str:
 def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
     # queryString and postData.params values are percent-encoded as sent by Chrome and decoded
     # by Firefox; decoding an already decoded value changes nothing a rule looks at.
-    return partial(QUERY.spans, scan=partial(scan.value, place=place, name=name))
+    return partial(QUERY.spans, scan=partial(scan.under_name, place=place, name=name))
 
 
 def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str, str]]:
@@ -268,7 +270,9 @@ def _walk(nodes: list[_Node], scan: Scan, found: Found) -> None:
         parent, key, name, path = stack.pop()
         value = parent[key]
         if isinstance(value, str):
-            parent[key] = _scalar(value, path, partial(scan.value, place="json", name=name), found)
+            parent[key] = _scalar(
+                value, path, partial(scan.under_name, place="json", name=name), found
+            )
         elif isinstance(value, dict):
             stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
         elif isinstance(value, list):
@@ -307,7 +311,7 @@ def _walk_strings(
 
 
 def _plain_header(text: str, name: str, scan: Scan) -> list[Span]:
-    return scan.value(text, "header", name)
+    return scan.under_name(text, "header", name)
 
 
 def _cookie_header(text: str, name: str, scan: Scan) -> list[Span]:
@@ -342,7 +346,7 @@ def _cookie_pair(segment: str, offset: int, scan: Scan) -> list[Span]:
     start = offset + len(name) + len(eq)
     return [
         Span(s.start + start, s.end + start, s.text, s.hits)
-        for s in scan.value(value, "cookie", name.strip())
+        for s in scan.under_name(value, "cookie", name.strip())
     ]
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Literal
+from typing import Literal, get_args
 
 import regex
 
 Style = Literal["tag", "mask", "drop"]
-STYLES: tuple[str, ...] = ("tag", "mask", "drop")
+STYLES: tuple[str, ...] = get_args(Style)
 TAG_LENGTH = 6
 MASK = "[REDACTED]"
 

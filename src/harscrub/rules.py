@@ -69,7 +69,10 @@ class Rule:
     pack: str = "<builtin>"  # the pack's name: builtin:core, or the path it was given as
 
     def matches_name(self, name: str) -> bool:
-        return self.name is None or self.name.fullmatch(normalize(name)) is not None
+        return self.matches_normalized(normalize(name))
+
+    def matches_normalized(self, name: str) -> bool:
+        return self.name is None or self.name.fullmatch(name) is not None
 
     def applies_to(self, place: str) -> bool:
         return place in self.places
@@ -93,12 +96,12 @@ class Ruleset:
     packs: tuple[str, ...]  # pack names, for the _harscrub stamp in the output
     disabled: tuple[str, ...] = ()  # rule ids turned off, for the stamp too
 
-    def named(self, place: str) -> tuple[Rule, ...]:
+    def name_rules(self, place: str) -> tuple[Rule, ...]:
         """Rules that decide by name at this place: named ones first, then catch-alls."""
         rules = [r for r in self.rules if r.applies_to(place) and not _is_shape_only(r)]
         return tuple(sorted(rules, key=lambda r: r.name is None))
 
-    def shapes(self, place: str) -> tuple[Rule, ...]:
+    def shape_rules(self, place: str) -> tuple[Rule, ...]:
         """Rules that find secrets by their shape alone, wherever they sit at this place."""
         return tuple(r for r in self.rules if r.applies_to(place) and _is_shape_only(r))
 

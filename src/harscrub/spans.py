@@ -36,15 +36,15 @@ class Span:
 class Scan(Protocol):
     """What codecs may ask of the engine. place is a rule place kind: header, query, json..."""
 
-    def value(self, text: str, place: str, name: str) -> list[Span]:
+    def under_name(self, text: str, place: str, name: str) -> list[Span]:
         """Spans in a value that sits under a name (by name rules first, then by shape)."""
         ...
 
-    def named(self, text: str, place: str, name: str) -> list[Span]:
+    def by_name(self, text: str, place: str, name: str) -> list[Span]:
         """Spans by name rules alone: for values whose shape is scanned elsewhere."""
         ...
 
-    def text(self, text: str, place: str) -> list[Span]:
+    def in_text(self, text: str, place: str) -> list[Span]:
         """Spans in free text: URLs, key/value pairs and token shapes inside it."""
         ...
 

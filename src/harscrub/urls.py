@@ -69,10 +69,10 @@ def params(text: str, offset: int, scan: Scan, place: str, codec: Escapes = QUER
     for pair in text.split("&"):
         name, eq, value = pair.partition("=")
         if eq:
-            under_name = partial(scan.value, place=place, name=codec.decode(name))
+            under_name = partial(scan.under_name, place=place, name=codec.decode(name))
             found += shifted(codec.spans(value, under_name), offset + pos + len(name) + 1)
         elif pair:
-            found += shifted(codec.spans(pair, partial(scan.text, place=place)), offset + pos)
+            found += shifted(codec.spans(pair, partial(scan.in_text, place=place)), offset + pos)
         pos += len(pair) + 1
     return found
 
@@ -85,9 +85,11 @@ def _host(hostport: str) -> str:
 
 def _userinfo(userinfo: str, offset: int, scan: Scan) -> list[Span]:
     user, colon, password = userinfo.partition(":")
-    found = shifted(PATH.spans(user, partial(scan.value, place="url", name="username")), offset)
+    found = shifted(
+        PATH.spans(user, partial(scan.under_name, place="url", name="username")), offset
+    )
     if colon:
-        secret = partial(scan.value, place="url", name="password")
+        secret = partial(scan.under_name, place="url", name="password")
         found += shifted(PATH.spans(password, secret), offset + len(user) + 1)
     return found
 
@@ -95,7 +97,7 @@ def _userinfo(userinfo: str, offset: int, scan: Scan) -> list[Span]:
 def _path(path: str, offset: int, scan: Scan) -> list[Span]:
     found = []
     for m in _PATH_PARAM.finditer(path):
-        under_name = partial(scan.value, place="query", name=QUERY.decode(m.group("name")))
+        under_name = partial(scan.under_name, place="query", name=QUERY.decode(m.group("name")))
         found += shifted(PATH.spans(m.group("value"), under_name), offset + m.start("value"))
     return merged(found, shifted(PATH.spans(path, partial(scan.shapes, place="url")), offset))
 
@@ -104,7 +106,7 @@ def _fragment(fragment: str, offset: int, scan: Scan) -> list[Span]:
     # OAuth's implicit flow puts tokens in the fragment: #access_token=...&id_token=...; single
     # page apps route with #/callback?code=...
     if "=" not in fragment:
-        return shifted(QUERY.spans(fragment, partial(scan.text, place="url")), offset)
+        return shifted(QUERY.spans(fragment, partial(scan.in_text, place="url")), offset)
     # A '?' after the first '=' is inside a value (#access_token=x&state=/dash?tab=1).
     question = fragment.find("?", 0, fragment.index("="))
     route, query = fragment[: question + 1], fragment[question + 1 :]
