@@ -168,3 +168,80 @@ def test_a_cookie_copied_into_a_json_message() -> None:
     text = scrubbed(e)["response"]["content"]["text"]
     assert CANARY not in text
     assert text.startswith('{"error": "session [REDACTED:session-cookie:')
+
+
+@pytest.mark.parametrize(
+    ("key", "item"),
+    [
+        ("headers", ["X-Api-Key", f"{CANARY}xyz"]),
+        ("queryString", ["access_token", f"{CANARY}xyz"]),
+        ("headers", {"name": "X-Api-Key", "value": {"k": f"{CANARY}xyz"}}),
+    ],
+    ids=["header-pair", "query-pair", "object-value"],
+)
+def test_name_only_secrets_in_odd_shapes_keep_their_name(key: str, item: Any) -> None:
+    e = entry()
+    e["request"][key] = [item]
+    assert CANARY not in json.dumps(scrubbed(e))
+
+
+@pytest.mark.parametrize("text", ["see http://x.test/a" + ")" * 50_000, "%2F" + "%3F" * 30_000])
+def test_long_runs_stay_cheap(text: str) -> None:
+    # Once quadratic: each of these took many seconds at this size.
+    Scrubber(RULESET, Options(key=b"k" * 32)).in_text(text, "text")
+
+
+@pytest.mark.parametrize(
+    "text", [f"(see https://x.test/cb?code={CANARY})", f"[https://x.test/cb?code={CANARY}]"]
+)
+def test_a_url_in_brackets_is_stable(text: str) -> None:
+    first, second = run_twice(har(body(text, "text/plain")))
+    assert first == second
+    assert CANARY.encode() not in first
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Password: at least 8 characters, one digit",
+        "Session: expired, please log in again",
+        "Error 401\nToken: expired\nAuthorization: required",
+    ],
+)
+def test_messages_that_look_like_header_lines_are_kept(message: str) -> None:
+    text = json.dumps({"message": message})
+    assert scrubbed(body(text, "application/json"))["response"]["content"]["text"] == text
+
+
+def test_base64_body_in_declared_utf_16() -> None:
+    data = base64.b64encode(json.dumps({"access_token": CANARY}).encode("utf-16-le")).decode()
+    got = scrubbed(body(data, "application/json; charset=utf-16le", encoding="base64"))
+    assert CANARY not in base64.b64decode(got["response"]["content"]["text"]).decode("utf-16-le")
+
+
+@pytest.mark.parametrize(
+    "prose", ["use bearer authentication-schemes here", "The bearer authentication/authorization"]
+)
+def test_the_word_bearer_in_prose(prose: str) -> None:
+    assert scrubbed(body(prose, "text/plain"))["response"]["content"]["text"] == prose
+
+
+def test_okta_name_value_pairs() -> None:
+    text = json.dumps(
+        {"successWithInteractionCode": {"value": [{"name": "interaction_code", "value": CANARY}]}}
+    )
+    assert CANARY not in scrubbed(body(text, "application/ion+json"))["response"]["content"]["text"]
+
+
+def test_a_short_cookie_value_is_not_followed_into_prose() -> None:
+    e = body(json.dumps({"note": "deployed to us-east-1 today"}), "application/json")
+    e["request"]["headers"] = [header("Cookie", "region=us-east-1")]
+    assert "us-east-1 today" in scrubbed(e)["response"]["content"]["text"]
+
+
+def test_multipart_whose_declared_boundary_is_not_used() -> None:
+    text = (
+        f'--real\r\nContent-Disposition: form-data; name="password"\r\n\r\n{CANARY}\r\n--real--\r\n'
+    )
+    got = scrubbed(body(text, "multipart/form-data; boundary=declared"))
+    assert CANARY not in got["response"]["content"]["text"]

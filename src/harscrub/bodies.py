@@ -76,12 +76,15 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
     """Spans in a JSON document (or JSON lines); None when text is not JSON.
 
     Each string is scanned under the key it belongs to; items of an array belong to the array's
-    key, so ``"tokens": ["a", "b"]`` is read as two values named tokens.
+    key, so ``"tokens": ["a", "b"]`` is read as two values named tokens. In a name/value pair
+    object, as HAR itself and Okta's ion+json write them (``{"name": "stateHandle", "value":
+    "..."}``), the value sits under the name given before it.
     """
     if not _is_json(text):
         return None
     found: list[Span] = []
     names: list[str] = []  # the name of each open container: "" for objects
+    labels: list[str | None] = []  # per open container: the string its "name" key holds
     key: str | None = None
     for m in _JSON_TOKEN.finditer(text):
         token = m.group()
@@ -91,15 +94,20 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
             continue
         # What a value, or a container opened here, sits under: its key, else its array's.
         name = key if key is not None else (names[-1] if names else "")
-        key = None
+        if key == "value" and labels and labels[-1]:
+            name = labels[-1]
         if first == '"':
             value = partial(scan.under_name, place="json", name=name)
             found += shifted(JSON_STRING.spans(token[1:-1], value), m.start() + 1)
+            if key == "name" and labels:
+                labels[-1] = JSON_STRING.decode(token[1:-1])
         elif first in "{[":
             names.append("" if first == "{" else name)
+            labels.append(None)
         elif first in "}]":
             if names:
                 names.pop()
+                labels.pop()
         else:  # a number: a PIN or a numeric session id under a secret name
             # A short number is a count or a flag, not a secret; a PIN has four digits.
             if name and len(token.lstrip("-")) >= 4:
@@ -107,6 +115,7 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
                     Span(m.start() + s.start, m.start() + s.end, _json_string(s.text), s.hits)
                     for s in scan.by_name(token, "json", name)
                 ]
+        key = None
     return found
 
 
@@ -166,7 +175,8 @@ _PART_TYPE = regex.compile(r"(?im)^content-type:\s*([^\r\n;]+)")
 
 
 def _boundary(mime: str, text: str) -> str:
-    if m := _BOUNDARY.search(mime):
+    """The declared boundary if the body uses it, else the one its first line shows."""
+    if (m := _BOUNDARY.search(mime)) and f"--{m.group(1) or m.group(2)}" in text:
         return m.group(1) or m.group(2)
     first = text.lstrip("\r\n").split("\n", 1)[0].rstrip("\r")
     return first[2:] if first.startswith("--") and len(first) > 2 else ""
@@ -220,7 +230,13 @@ _QUOTED_PAIR = regex.compile(
     r"""(?:"([^"\\\r\n]{0,8192}(?:\\.[^"\\\r\n]{0,8192}){0,64})"|'([^'\\\r\n]{0,8192}(?:\\.[^'\\\r\n]{0,8192}){0,64})')"""
 )
 _BARE_PAIR = regex.compile(r"(?<![\w$.%-])([A-Za-z_][\w.\[\]-]{0,63})=([^\s&\"'<>;,]{1,8192})")
-_HEADER_LINE = regex.compile(r"(?m)^[ \t]*([A-Za-z][\w-]{0,63})[ \t]*:[ \t]*([^\r\n]{1,8192})")
+# A header line's value is taken when it looks like a credential: one token with a digit or
+# of 12+ characters, perhaps after a scheme word. "Password: at least 8 characters" and
+# "Token: expired" are messages, not headers.
+_HEADER_LINE = regex.compile(
+    r"(?m)^[ \t]*([A-Za-z][\w-]{0,63})[ \t]*:[ \t]*"
+    r"((?:[A-Za-z][\w-]{0,31}[ \t])?(?=[^\s]{0,8191}[0-9]|[^\s]{12})[^\s]{1,8192})[ \t]*\r?$"
+)
 _ONE_HEADER = regex.compile(r"[A-Za-z][\w-]{0,63}:[ \t]")
 _ELEMENT = regex.compile(r"<(?:[\w.-]{1,64}:)?([\w.-]{1,64})(?:\s[^<>]{0,1024})?>([^<]{1,65536})</")
 # A URL in prose or code ends at a blank, a quote or an angle bracket (<https://...>), and
@@ -278,13 +294,16 @@ def text_structure(text: str, scan: Scan, place: str) -> list[Span]:
 
 
 def _trim_url(url: str) -> str:
-    while url:
-        last = url[-1]
-        if last in ".,;:!?" or (last in _CLOSERS and url.count(_CLOSERS[last]) < url.count(last)):
-            url = url[:-1]
-        else:
-            return url
-    return url
+    counts = {c: url.count(c) for c in "()[]{}"}  # once: counting per character was quadratic
+    end = len(url)
+    while end:
+        last = url[end - 1]
+        if last in _CLOSERS and counts[_CLOSERS[last]] < counts[last]:
+            counts[last] -= 1
+        elif last not in ".,;:!?":
+            break
+        end -= 1
+    return url[:end]
 
 
 _CODECS: dict[str, BodyCodec] = {

@@ -18,6 +18,7 @@ import regex
 T = TypeVar("T")  # what the caller keeps about a removed secret
 
 MIN_LENGTH = 8
+_MIN_PLAIN_LENGTH = 16
 _TOKEN = regex.compile(r"[\w.~+/%@!$*()',|-]{8,}=*")
 _DIGIT = regex.compile(r"[0-9]")
 _LETTER = regex.compile(r"[A-Za-z]")
@@ -37,12 +38,15 @@ class Copies(Generic[T]):
         """Look for copies of secret from now on.
 
         A value removed only because of where it sat (any cookie at all) is remembered only
-        when it looks machine-made, with letters and digits: a cookie holding "en-US,en" or
-        "application/json" must not wipe every Accept-Language and Content-Type header.
+        when it looks machine-made, 16+ characters with letters and digits: a cookie holding
+        "application/json" or "us-east-1" must not wipe every Content-Type header or every
+        mention of the region.
         """
         if len(secret) < MIN_LENGTH or len(self._secrets) >= _MAX_SECRETS:
             return
-        if not surely_secret and not (_DIGIT.search(secret) and _LETTER.search(secret)):
+        if not surely_secret and not (
+            len(secret) >= _MIN_PLAIN_LENGTH and _DIGIT.search(secret) and _LETTER.search(secret)
+        ):
             return
         self._secrets[secret] = about
         self._secrets.setdefault(quote(secret, safe=""), about)

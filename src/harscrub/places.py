@@ -79,15 +79,21 @@ def _message(
 ) -> None:
     for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
-        _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found, scan)
+        _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found, scan, name)
     for holder, key, name, path in _named_values(message.get("cookies"), f"{side}.cookies"):
         _rewrite(
-            holder, key, path, partial(scan.under_name, place="cookie", name=name), found, scan
+            holder,
+            key,
+            path,
+            partial(scan.under_name, place="cookie", name=name),
+            found,
+            scan,
+            name,
         )
     for key in ("url", "redirectURL"):
         _rewrite(message, key, f"{side}.{key}", lambda text: scan.in_text(text, "url"), found, scan)
     for holder, key, name, path in _named_values(message.get("queryString"), f"{side}.queryString"):
-        _rewrite(holder, key, path, _encoded(scan, "query", name), found, scan)
+        _rewrite(holder, key, path, _encoded(scan, "query", name), found, scan, name)
     # Shapes no codec knows ("Authorization: Bearer x" as a string in a headers list) are
     # still scanned, as JSON: nothing is skipped because it came in an unexpected form.
     _walk(_odd_items(message, ("headers", "cookies", "queryString"), side), scan, found)
@@ -108,11 +114,12 @@ def _odd_items(message: dict[str, Any], keys: tuple[str, ...], side: str) -> lis
     for key in keys:
         items = message.get(key)
         if isinstance(items, list):
-            nodes += [
-                (items, i, key, f"{side}.{key}[{i}]")
-                for i, item in enumerate(items)
-                if not isinstance(item, dict)
-            ]
+            for i, item in enumerate(items):
+                path = f"{side}.{key}[{i}]"
+                if isinstance(item, list) and len(item) >= 2 and isinstance(item[0], str):
+                    nodes.append((item, 1, item[0], f"{path}[1]"))  # ["X-Api-Key", "..."]
+                elif not isinstance(item, dict):
+                    nodes.append((items, i, key, path))
         elif items is not None and not isinstance(items, dict):
             nodes.append((message, key, key, f"{side}.{key}"))
     return nodes
@@ -125,7 +132,7 @@ def _post_data(post: dict[str, Any], path: str, scan: Scan, found: Found) -> Non
         kind = holder.get("contentType")
         if isinstance(kind, str) and not bodies.is_textual(kind):
             continue  # an uploaded file
-        _rewrite(holder, key, item_path, _encoded(scan, "form", name), found, scan)
+        _rewrite(holder, key, item_path, _encoded(scan, "form", name), found, scan, name)
     _body(post, path, mime, scan, found)
     _walk_fields(post, f"{path}.", scan, found, skip=("params", "text"))
 
@@ -162,7 +169,7 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
 def _base64_text(text: str, charset: str | None) -> tuple[str, str] | None:
     """(text, encoding) of a base64 body of a textual type; None for what is not base64.
 
-    Tried in order: UTF-8, the declared charset, Latin-1 (which decodes any bytes but NUL-free
+    Tried in order: the declared charset, UTF-8, Latin-1 (which decodes any bytes but NUL-free
     ones are text, so a body in an unknown 8-bit charset is still scanned: its ASCII tokens
     decode as themselves).
     """
@@ -171,7 +178,7 @@ def _base64_text(text: str, charset: str | None) -> tuple[str, str] | None:
         data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
-    for encoding in ("utf-8", charset, "latin-1"):
+    for encoding in (charset, "utf-8", "latin-1"):
         if encoding is None or (encoding == "latin-1" and b"\x00" in data):
             continue  # NUL bytes and no charset that explains them: binary after all
         try:
@@ -224,7 +231,13 @@ def _name(name: Any) -> str:
 
 
 def _rewrite(
-    holder: dict[str, Any], key: str, path: str, spans_of: SpansOf, found: Found, scan: Scan
+    holder: dict[str, Any],
+    key: str,
+    path: str,
+    spans_of: SpansOf,
+    found: Found,
+    scan: Scan,
+    name: str = "",
 ) -> None:
     if key not in holder:
         return  # never add a field the producer did not write
@@ -234,7 +247,7 @@ def _rewrite(
     else:
         holder[key] = _scalar(value, path, spans_of, found)
     # A value that is an object (or a list holding one) is scanned as JSON.
-    _walk_inside(holder, key, path, scan, found)
+    _walk_inside(holder, key, path, name, scan, found)
 
 
 def _scalar(value: Any, path: str, spans_of: SpansOf, found: Found) -> Any:
@@ -260,8 +273,9 @@ def _walk_fields(
 _Node = tuple[Any, Any, str, str]  # (parent, key or index, the name it sits under, path)
 
 
-def _walk(nodes: list[_Node], scan: Scan, found: Found) -> None:
-    """Scan every string at or under nodes as a JSON value under its key's name.
+def _walk(nodes: list[_Node], scan: Scan, found: Found, *, inherit: bool = False) -> None:
+    """Scan every string at or under nodes as a JSON value under its key's name (with
+    inherit, under the name of the node it is inside).
 
     Iterative, since vendor fields may nest as deep as the reader allows.
     """
@@ -274,20 +288,28 @@ def _walk(nodes: list[_Node], scan: Scan, found: Found) -> None:
                 value, path, partial(scan.under_name, place="json", name=name), found
             )
         elif isinstance(value, dict):
-            stack += ((value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN)
+            stack += (
+                (value, k, name if inherit else k, f"{path}.{k}") for k in value if k not in _PLAIN
+            )
         elif isinstance(value, list):
             stack += ((value, i, name, f"{path}[{i}]") for i in range(len(value)))
 
 
-def _walk_inside(holder: dict[str, Any], key: str, path: str, scan: Scan, found: Found) -> None:
+def _walk_inside(
+    holder: dict[str, Any], key: str, path: str, name: str, scan: Scan, found: Found
+) -> None:
     """Scan what objects hold at holder[key] (a value given as an object, or a list holding
-    objects); its strings were rewritten by their codec already."""
+    objects), every string in them under name, the header's or cookie's; the strings at
+    holder[key] itself were rewritten by their codec already."""
     value = holder[key]
     if isinstance(value, dict):
-        _walk([(value, k, k, f"{path}.{k}") for k in value if k not in _PLAIN], scan, found)
+        nodes = [(value, k, name, f"{path}.{k}") for k in value]
     elif isinstance(value, list):
-        nodes = [(value, i, key, f"{path}[{i}]") for i, v in enumerate(value)]
-        _walk([n for n in nodes if isinstance(value[n[1]], dict | list)], scan, found)
+        nodes = [(value, i, name, f"{path}[{i}]") for i, v in enumerate(value)]
+        nodes = [n for n in nodes if isinstance(value[n[1]], dict | list)]
+    else:
+        return
+    _walk(nodes, scan, found, inherit=True)
 
 
 def _walk_strings(
