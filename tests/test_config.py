@@ -233,3 +233,10 @@ def test_the_stamp_says_how_the_run_was_weakened(tmp_path: Path) -> None:
     assert stamp["keepJwtClaims"] is True
     _, default = scrub(tmp_path)
     assert set(default["log"]["_harscrub"]) == {"version", "placeholder", "rulePacks"}
+
+
+def test_rules_command_lists_a_users_pack_first(tmp_path: Path) -> None:
+    pack = tmp_path / "team.toml"
+    pack.write_text('[[rule]]\nid = "team"\ndescription = "T."\nplaces = ["header"]\nname = "x"\n')
+    result = CliRunner().invoke(cli.main, ["rules", "--rules", str(pack)])
+    assert result.stdout.splitlines()[0] == f"{pack} (1 rules)"

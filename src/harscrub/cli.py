@@ -178,7 +178,8 @@ def list_rules(debug: bool, **settings: Any) -> None:
         config = _config(settings)
         everything = load_ruleset(_packs(settings, config))
         active = {r.id for r in _ruleset(settings, config).rules}
-    for pack in everything.packs:
+    # In the order rules are tried: a user's packs before the built-in ones.
+    for pack in sorted(everything.packs, key=lambda p: p.startswith("builtin:")):
         rules = [r for r in everything.rules if r.pack == pack]
         click.echo(f"{pack} ({len(rules)} rules)")
         for rule in rules:
