@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from harscrub.rules import Ruleset, load_ruleset
+
 CORPUS = Path(
     os.environ.get("HARSCRUB_CORPUS", Path(__file__).resolve().parents[2] / "shared/corpus/real")
 )
@@ -15,3 +17,9 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip(f"real HAR corpus not found at {CORPUS}")
     return CORPUS
+
+
+@pytest.fixture(scope="session")
+def ruleset() -> Ruleset:
+    """The built-in rules, loaded once: tests never change a Ruleset."""
+    return load_ruleset()

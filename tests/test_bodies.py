@@ -7,13 +7,13 @@ import json
 from typing import Any
 
 import pytest
-import regex
 
 from harscrub.engine import Finding, Scrubber
 from harscrub.options import Options
-from harscrub.rules import Ruleset, load_ruleset
+from harscrub.rules import Ruleset
 
 from .factories import CANARY, entry
+from .marks import MARK, matches
 
 KEY = b"k" * 32
 CANARY2 = f"{CANARY}two"
@@ -35,32 +35,11 @@ JWT = ".".join(
     for part in (b'{"alg":"HS256","typ":"JWT"}', b'{"sub":"FAKE-user"}', b"FAKE-signature-bytes!!")
 )
 
-# <<rule>> stands for [REDACTED:rule:tag], <<%rule>> for it with percent-encoded brackets,
-# <<*>> for a placeholder of any rule.
-_MARK = regex.compile(r"<<(%?)([a-z0-9*-]+)>>")
-
-
-def shape(template: str) -> str:
-    out, pos = [], 0
-    for m in _MARK.finditer(template):
-        rule = "[a-z0-9-]+" if m[2] == "*" else regex.escape(m[2])
-        left, right = (r"%5B", r"%5D") if m[1] else (r"\[", r"\]")
-        out += [
-            regex.escape(template[pos : m.start()]),
-            f"{left}REDACTED:{rule}:[0-9a-f]{{6}}{right}",
-        ]
-        pos = m.end()
-    return "".join([*out, regex.escape(template[pos:])])
-
-
-def matches(template: str, text: str) -> bool:
-    return regex.fullmatch(shape(template), text) is not None
-
 
 def fill(template: str, secrets: tuple[str, ...]) -> str:
     """The body a template stands for: the n-th mark replaced by the n-th secret."""
     given = iter(secrets)
-    return _MARK.sub(lambda _: next(given), template)
+    return MARK.sub(lambda _: next(given), template)
 
 
 def leaked(text: str, *secrets: str) -> bool:
@@ -72,11 +51,6 @@ def case_id(value: object) -> str:
     if isinstance(value, tuple):
         return f"{len(value)}secrets"
     return "secret" if "FAKE" in str(value) else str(value)[:40]
-
-
-@pytest.fixture(scope="module")
-def ruleset() -> Ruleset:
-    return load_ruleset()
 
 
 @pytest.fixture

@@ -12,23 +12,20 @@ import regex
 
 from harscrub.engine import Scrubber
 from harscrub.options import Options
-from harscrub.rules import Ruleset, load_ruleset
+from harscrub.rules import Ruleset
 
 from .factories import CANARY, entry, header
+from .marks import MARK, b64url, hide, matches
 
 KEY = b"k" * 32
 CANARY2 = f"{CANARY}two"
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 # Realistic shapes built from fake material at test time.
 JWT = ".".join(
     (
-        _b64url(b'{"alg":"HS256","typ":"JWT"}'),
-        _b64url(b'{"sub":"FAKE-user","iss":"https://idp.test","exp":1767225600}'),
+        b64url(b'{"alg":"HS256","typ":"JWT"}'),
+        b64url(b'{"sub":"FAKE-user","iss":"https://idp.test","exp":1767225600}'),
         "FAKEsig" + "Q" * 36,
     )
 )
@@ -36,26 +33,10 @@ GHP = "ghp_FAKE" + "0123456789abcdefghijABCDEFGHIJ12"  # ghp_ + 36 letters and d
 
 OAUTH_REPLY = '{"access_token":"<<oauth-token>>","token_type":"Bearer","expires_in":3600}'
 
-_MARK = regex.compile(r"<<([a-z0-9*-]+)>>")
-
-
-def shape(template: str) -> str:
-    """A regex for template, in which <<rule-id>> (or <<*>>) stands for one placeholder."""
-    out, pos = [], 0
-    for m in _MARK.finditer(template):
-        rule = "[a-z0-9-]+" if m[1] == "*" else regex.escape(m[1])
-        out += [regex.escape(template[pos : m.start()]), rf"\[REDACTED:{rule}:[0-9a-f]{{6}}\]"]
-        pos = m.end()
-    return "".join([*out, regex.escape(template[pos:])])
-
-
-def matches(template: str, text: Any) -> bool:
-    return isinstance(text, str) and regex.fullmatch(shape(template), text) is not None
-
 
 def fill(template: str, secret: str = CANARY) -> str:
     """The input a template stands for: each placeholder mark replaced by secret."""
-    return _MARK.sub(lambda _: secret, template)
+    return MARK.sub(lambda _: secret, template)
 
 
 def tags(text: str) -> list[str]:
@@ -76,16 +57,6 @@ def filled(value: Any, secret: str = CANARY) -> Any:
 def same(template: Any, got: Any) -> bool:
     """Whether got is the JSON value template with a placeholder at each mark."""
     return matches(json.dumps(template), json.dumps(got))
-
-
-def hide(value: object) -> str | None:
-    """Test ids never show a canary."""
-    return "secret" if "FAKE" in str(value) else None
-
-
-@pytest.fixture(scope="module")
-def ruleset() -> Ruleset:
-    return load_ruleset()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, quote, urlsplit
@@ -12,48 +11,24 @@ import regex
 
 from harscrub.engine import Finding, Scrubber
 from harscrub.options import Options
-from harscrub.rules import Ruleset, load_ruleset
+from harscrub.rules import Ruleset
 
 from .factories import CANARY, entry
+from .marks import MARK, b64url, hide, matches
 
 KEY = b"k" * 32
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 JWT = ".".join(
     (
-        _b64url(b'{"alg":"RS256","kid":"FAKE"}'),
-        _b64url(b'{"sub":"FAKE-user","aud":"app","exp":1767225600}'),
+        b64url(b'{"alg":"RS256","kid":"FAKE"}'),
+        b64url(b'{"sub":"FAKE-user","aud":"app","exp":1767225600}'),
         "FAKEsig" + "Q" * 36,
     )
 )
 # A Telegram bot token: bot id, ':AA', 33 more characters.
 TELEGRAM = "123456789:AAFAKEtelegram0123456789abcdefghijk"
 AKID = "AKIAFAKEFAKEFAKEFAKE"
-
-# <<rule>> stands for [REDACTED:rule:tag], <<%rule>> for the same with its brackets
-# percent-encoded (a path or userinfo allows no '['), <<*>> for any rule.
-_MARK = regex.compile(r"<<(%?)([a-z0-9*-]+)>>")
-
-
-def shape(template: str) -> str:
-    out, pos = [], 0
-    for m in _MARK.finditer(template):
-        rule = "[a-z0-9-]+" if m[2] == "*" else regex.escape(m[2])
-        left, right = (r"%5B", r"%5D") if m[1] else (r"\[", r"\]")
-        out += [
-            regex.escape(template[pos : m.start()]),
-            f"{left}REDACTED:{rule}:[0-9a-f]{{6}}{right}",
-        ]
-        pos = m.end()
-    return "".join([*out, regex.escape(template[pos:])])
-
-
-def matches(template: str, text: str) -> bool:
-    return regex.fullmatch(shape(template), text) is not None
 
 
 def fill(template: str, *secrets: str) -> str:
@@ -65,22 +40,12 @@ def fill(template: str, *secrets: str) -> str:
         last[0] = next(given, last[0])
         return last[0]
 
-    return _MARK.sub(secret, template)
+    return MARK.sub(secret, template)
 
 
 def leaked(text: str, *secrets: str) -> bool:
     forms = {s for secret in secrets for s in (secret, quote(secret, safe=""))}
     return any(s in text for s in forms)
-
-
-def hide(value: object) -> str | None:
-    """Test ids never show a canary."""
-    return "secret" if "FAKE" in str(value) else None
-
-
-@pytest.fixture(scope="module")
-def ruleset() -> Ruleset:
-    return load_ruleset()
 
 
 @pytest.fixture
