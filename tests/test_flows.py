@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,27 @@ def test_output_is_the_same_har(flow: Flow) -> None:
     assert "_harscrub" in log
 
 
+def fits_shape(value: Any, pattern: str) -> bool:
+    return isinstance(value, str) and re.fullmatch(pattern, value) is not None
+
+
+def misfits(
+    flow: Flow, expectations: tuple[tuple[str, Any], ...], fits: Callable[[Any, Any], bool]
+) -> list[tuple[str, Any, str]]:
+    """(path, expected, what is there, never a secret) where the output does not fit."""
+    doc = orjson.loads(scrubbed(flow.name))
+    wrong = []
+    for path, expected in expectations:
+        try:
+            value = resolve(doc, path)
+        except LookupError:
+            wrong.append((path, expected, "gone"))
+            continue
+        if not fits(value, expected):
+            wrong.append((path, expected, describe(value, flow.secrets)))
+    return wrong
+
+
 @each_flow
 def test_no_planted_secret_survives(flow: Flow) -> None:
     leaks = find_leaks(scrubbed(flow.name), flow.secrets)
@@ -171,32 +193,16 @@ def test_no_planted_secret_survives(flow: Flow) -> None:
 
 @each_flow
 def test_benign_values_survive_byte_for_byte(flow: Flow) -> None:
-    doc = orjson.loads(scrubbed(flow.name))
-    changed = []
-    for path, expected in flow.benign:
-        try:
-            value = resolve(doc, path)
-        except LookupError:
-            changed.append(f"{path}: gone")
-            continue
-        if not same(value, expected):
-            changed.append(f"{path}: {describe(value, flow.secrets)} != {expected!r}")
+    changed = [
+        f"{path}: {got} != {expected!r}" for path, expected, got in misfits(flow, flow.benign, same)
+    ]
     kept = not changed
     assert kept, f"flow {flow.name}: {len(changed)} benign values changed:\n" + "\n".join(changed)
 
 
 @each_flow
 def test_values_with_secrets_keep_their_shape(flow: Flow) -> None:
-    doc = orjson.loads(scrubbed(flow.name))
-    wrong = []
-    for path, regex in flow.shapes:
-        try:
-            value = resolve(doc, path)
-        except LookupError:
-            wrong.append(f"{path}: gone")
-            continue
-        if not isinstance(value, str) or re.fullmatch(regex, value) is None:
-            wrong.append(f"{path}: {describe(value, flow.secrets)}")
+    wrong = [f"{path}: {got}" for path, _, got in misfits(flow, flow.shapes, fits_shape)]
     shaped = not wrong
     assert shaped, f"flow {flow.name}: {len(wrong)} values out of shape:\n" + "\n".join(wrong)
 
