@@ -58,7 +58,7 @@ def scrub_entry(entry: dict[str, Any], scan: Scan, *, with_bodies: bool = True) 
     # Copies of secrets inside longer strings: URLs, headers, vendor fields. Bodies are left
     # out: their values were compared whole above, and scanning megabytes of text for every
     # secret of the run costs more than it finds.
-    _walk_strings(entry, "", scan.copies, found, skip=_BODY_PATHS)
+    _copies_everywhere(entry, "", scan, found, skip=_BODY_PATHS)
     return found
 
 
@@ -70,7 +70,7 @@ def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Fo
     found: Found = []
     holder = {key: value}
     _walk_fields(holder, prefix, scan, found)
-    _walk_strings(holder, prefix, scan.copies, found)
+    _copies_everywhere(holder, prefix, scan, found, skip=frozenset())
     return holder[key], found
 
 
@@ -275,21 +275,34 @@ _Node = tuple[Any, Any, str, str]  # (parent, key or index, the name it sits und
 
 def _walk(nodes: list[_Node], scan: Scan, found: Found, *, inherit: bool = False) -> None:
     """Scan every string at or under nodes as a JSON value under its key's name (with
-    inherit, under the name of the node it is inside).
+    inherit, under the name of the node it is inside)."""
+    for parent, key, name, path in _strings(nodes, inherit=inherit, skip_keys=_PLAIN):
+        spans_of = partial(scan.under_name, place="json", name=name)
+        parent[key] = _scalar(parent[key], path, spans_of, found)
 
-    Iterative, since vendor fields may nest as deep as the reader allows.
-    """
+
+def _strings(
+    nodes: list[_Node],
+    *,
+    inherit: bool = False,
+    skip_keys: frozenset[str] = frozenset(),
+    skip_paths: frozenset[str] = frozenset(),
+) -> Iterator[_Node]:
+    """Every string at or under nodes, with the name it sits under (its key's; with inherit,
+    the node's). Iterative, since vendor fields may nest as deep as the reader allows; the
+    caller may replace each string as it comes."""
     stack = list(nodes)
     while stack:
         parent, key, name, path = stack.pop()
         value = parent[key]
         if isinstance(value, str):
-            parent[key] = _scalar(
-                value, path, partial(scan.under_name, place="json", name=name), found
-            )
+            if path not in skip_paths:
+                yield parent, key, name, path
         elif isinstance(value, dict):
             stack += (
-                (value, k, name if inherit else k, f"{path}.{k}") for k in value if k not in _PLAIN
+                (value, k, name if inherit else k, f"{path}.{k}")
+                for k in value
+                if k not in skip_keys
             )
         elif isinstance(value, list):
             stack += ((value, i, name, f"{path}[{i}]") for i in range(len(value)))
@@ -312,24 +325,14 @@ def _walk_inside(
     _walk(nodes, scan, found, inherit=True)
 
 
-def _walk_strings(
-    holder: dict[str, Any],
-    prefix: str,
-    spans_of: SpansOf,
-    found: Found,
-    skip: frozenset[str] = frozenset(),
+def _copies_everywhere(
+    holder: dict[str, Any], prefix: str, scan: Scan, found: Found, skip: frozenset[str]
 ) -> None:
-    """Rewrite every string in holder, wherever it is, with spans_of (but those at skip)."""
-    stack: list[tuple[Any, Any, str]] = [(holder, k, f"{prefix}{k}") for k in holder]
-    while stack:
-        parent, key, path = stack.pop()
-        value = parent[key]
-        if isinstance(value, str) and path not in skip:
-            parent[key] = _scalar(value, path, spans_of, found)
-        elif isinstance(value, dict):
-            stack += ((value, k, f"{path}.{k}") for k in value)
-        elif isinstance(value, list):
-            stack += ((value, i, f"{path}[{i}]") for i in range(len(value)))
+    """Remove copies of the run's secrets from every string in holder (but those at skip),
+    names included."""
+    nodes = [(holder, k, k, f"{prefix}{k}") for k in holder]
+    for parent, key, _, path in _strings(nodes, skip_paths=skip):
+        parent[key] = _scalar(parent[key], path, scan.copies, found)
 
 
 def _plain_header(text: str, name: str, scan: Scan) -> list[Span]:
