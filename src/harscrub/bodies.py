@@ -15,7 +15,7 @@ import regex
 
 from harscrub.escapes import FORM, HTML, JSON_STRING, QUERY
 from harscrub.spans import Scan, Span, merged, shifted
-from harscrub.urls import is_encoded_url, is_url, params, scrub_url
+from harscrub.urls import SCHEME, is_encoded_url, is_url, params, scrub_url
 
 BodyCodec = Callable[[str, str, Scan], list[Span]]
 """(text, media type, scan) -> spans in text."""
@@ -112,7 +112,12 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
             # A short number is a count or a flag, not a secret; a PIN has four digits.
             if name and len(token.lstrip("-")) >= 4:
                 found += [
-                    Span(m.start() + s.start, m.start() + s.end, _json_string(s.text), s.hits)
+                    Span(
+                        m.start() + s.start,
+                        m.start() + s.end,
+                        f'"{JSON_STRING.encode(s.text)}"',
+                        s.hits,
+                    )
                     for s in scan.by_name(token, "json", name)
                 ]
         key = None
@@ -142,10 +147,6 @@ def _is_json(text: str) -> bool:
         except orjson.JSONDecodeError:
             return False
     return True
-
-
-def _json_string(replacement: str) -> str:
-    return orjson.dumps(replacement).decode()
 
 
 def form_body(text: str, mime: str, scan: Scan) -> list[Span]:
@@ -242,7 +243,7 @@ _ELEMENT = regex.compile(r"<(?:[\w.-]{1,64}:)?([\w.-]{1,64})(?:\s[^<>]{0,1024})?
 # A URL in prose or code ends at a blank, a quote or an angle bracket (<https://...>), and
 # punctuation after it is the sentence's; a closing bracket is the URL's own when it has
 # an opening one (a placeholder's "[...]", a Wikipedia "(disambiguation)").
-_EMBEDDED_URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s<>\"'`\\]*")
+_EMBEDDED_URL = regex.compile(rf"{SCHEME}://[^\s<>\"'`\\]*")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
 
 

@@ -112,7 +112,7 @@ class Scrubber:
         for rule in self._shapes[place].candidates(lowered):
             found += (
                 self._span(rule, text, start, end, place)
-                for start, end in rule.find(text, lowered)
+                for start, end in rule.spans(text)
                 if not _done(text[start:end])
             )
         return merged(found)

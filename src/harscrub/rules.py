@@ -77,17 +77,18 @@ class Rule:
     def applies_to(self, place: str) -> bool:
         return place in self.places
 
-    def find(self, text: str, lowered: str | None = None) -> Iterator[tuple[int, int]]:
+    def find(self, text: str) -> Iterator[tuple[int, int]]:
         """Spans of secrets in text (nothing for a rule without a value shape)."""
-        if self.detector is None:
-            return
         if self.keywords:
-            lowered = text.lower() if lowered is None else lowered
+            lowered = text.lower()
             if not any(k in lowered for k in self.keywords):
                 return
-        for start, end in self.detector.find(text):
-            if end > start:
-                yield start, end
+        yield from self.spans(text)
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        """Like find, without the keyword prefilter: for callers that applied it already."""
+        if self.detector is not None:
+            yield from ((s, e) for s, e in self.detector.find(text) if e > s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -74,7 +74,7 @@ def apply(text: str, spans: Sequence[Span]) -> str:
 def shifted(spans: Iterable[Span], offset: int) -> list[Span]:
     if not offset:
         return list(spans)
-    return [replace(s, start=s.start + offset, end=s.end + offset) for s in spans]
+    return [Span(s.start + offset, s.end + offset, s.text, s.hits) for s in spans]
 
 
 def merged(*groups: Iterable[Span]) -> list[Span]:

@@ -15,7 +15,8 @@ import regex
 from harscrub.escapes import PATH, QUERY, Escapes
 from harscrub.spans import Scan, Span, merged, shifted
 
-URL = regex.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s]*")
+SCHEME = r"[A-Za-z][A-Za-z0-9+.-]{0,31}"  # "https", "postgres+srv"; short, for linear scans
+URL = regex.compile(rf"{SCHEME}://[^\s]*")
 # A reference without scheme and host, as in HTTP/2's :path pseudo-header or a Location
 # header: /cb?code=... It is a URL only when it has something besides a path to look at.
 _RELATIVE = regex.compile(r"/[^\s?#;]*[?#;][^\s]*")
@@ -27,7 +28,7 @@ _PARTS = regex.compile(
 _PATH_PARAM = regex.compile(r";(?P<name>[^;/=?#]{1,128})=(?P<value>[^;/?#]*)")
 
 
-_ENCODED = regex.compile(r"(?i)[a-z][a-z0-9+.-]{0,31}%3A%2F%2F")
+_ENCODED = regex.compile(rf"{SCHEME}(?i:%3A%2F%2F)")
 _BLANK = regex.compile(r"\s")
 
 
