@@ -101,7 +101,7 @@ class Scrubber:
         if found is None:
             return []  # a URL to an allowed host
         if not found and (removed := self._copies.whole(text)):
-            return [self._copy(removed, text, 0, len(text))]  # a copy of a secret found before
+            return self._copy(removed, text, 0, len(text))  # a copy of a secret found before
         if place == "json" and _ONE_WORD.fullmatch(text):
             return found  # compared whole, just above: a one-word value holds nothing more
         return merged(found, self.copies(text))
@@ -110,16 +110,15 @@ class Scrubber:
         found: list[Span] = []
         lowered = text.lower()
         for rule in self._shapes[place].candidates(lowered):
-            found += (
-                self._span(rule, text, start, end, place)
-                for start, end in rule.spans(text)
-                if not _done(text[start:end])
-            )
+            for start, end in rule.spans(text):
+                if not _done(text[start:end]):
+                    found += self._span(rule, text, start, end, place)
         return merged(found)
 
     def copies(self, text: str) -> list[Span]:
         """Spans of secrets removed elsewhere in this run, found again in text."""
-        return merged([self._copy(about, text, s, e) for s, e, about in self._copies.find(text)])
+        found = self._copies.find(text)
+        return merged([span for s, e, about in found for span in self._copy(about, text, s, e)])
 
     def host_allowed(self, host: str) -> bool:
         return bool(self._options.allow_hosts) and self._options.host_allowed(host)
@@ -137,7 +136,7 @@ class Scrubber:
             if rule.detector is None:
                 return self._whole(rule, text, place)
             spans = [(s, e) for s, e in rule.find(text) if not _done(text[s:e])]
-            if found := [self._span(rule, text, s, e, place) for s, e in spans]:
+            if found := [span for s, e in spans for span in self._span(rule, text, s, e, place)]:
                 return merged(found)
         return None
 
@@ -164,9 +163,9 @@ class Scrubber:
         trail = len(secret.rstrip())
         if lead >= trail or _done(secret):
             return []  # blank, or holding what a first run left ("[REDACTED:...])" in text)
-        return [self._span(rule, text, len(keep) + lead, len(keep) + trail, place)]
+        return self._span(rule, text, len(keep) + lead, len(keep) + trail, place)
 
-    def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> Span:
+    def _span(self, rule: Rule, text: str, start: int, end: int, place: str) -> list[Span]:
         secret = text[start:end]
         hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
         # A catch-all (every cookie) says nothing about the value itself.
@@ -174,21 +173,22 @@ class Scrubber:
         self._copies.remember(secret, (hit, rule.action), surely_secret=not catch_all)
         return self._replacement(text, start, end, hit, rule.action)
 
-    def _copy(self, removed: _Removed, text: str, start: int, end: int) -> Span:
+    def _copy(self, removed: _Removed, text: str, start: int, end: int) -> list[Span]:
         hit, action = removed
         copy = Hit(hit.rule_id, "copy", end - start, hit.tag)  # the tag of the first sighting
         return self._replacement(text, start, end, copy, action)
 
-    def _replacement(self, text: str, start: int, end: int, hit: Hit, action: str) -> Span:
+    def _replacement(self, text: str, start: int, end: int, hit: Hit, action: str) -> list[Span]:
+        """The span that replaces text[start:end]; none when nothing is left to remove."""
         if action == "drop":
-            return Span(start, end, "", (hit,))
+            return [Span(start, end, "", (hit,))]
         mark = placeholder(hit.rule_id, hit.tag, self._options.placeholder)
         if self._options.keep_jwt_claims and (jwt := split_jwt(text[start:end])):
             readable, signature = jwt
             if not signature:
-                return Span(end, end, "", ())  # nothing left to remove
-            return Span(start, end, readable + mark, (hit,))
-        return Span(start, end, mark, (hit,))
+                return []  # a kept JWT without a signature: nothing left to remove
+            return [Span(start, end, readable + mark, (hit,))]
+        return [Span(start, end, mark, (hit,))]
 
 
 def _done(secret: str) -> bool:

@@ -37,7 +37,7 @@ class Escapes:
     def spans(self, raw: str, scan: Callable[[str], list[Span]]) -> list[Span]:
         """Spans in raw, found by scan in its decoded form; replacements encoded for raw."""
         decoded = self.decode(raw)
-        found = [s for s in scan(decoded) if s.end > s.start]
+        found = scan(decoded)
         if not found:
             return []
         if decoded is raw:

@@ -87,8 +87,6 @@ def merged(*groups: Iterable[Span]) -> list[Span]:
     starts: list[int] = []
     for group in groups:
         for span in group:
-            if span.end <= span.start:
-                continue  # nothing to cut (a kept JWT without a signature)
             i = bisect_right(starts, span.start)
             if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
                 continue
