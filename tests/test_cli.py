@@ -58,7 +58,10 @@ def test_writes_clean_har_and_says_where(src: Path) -> None:
     result = run(str(src), "-o", str(out))
     assert result.exit_code == 0
     summary = "1 entries, 4 values redacted: authorization 1, session-cookie 3"
-    assert result.stderr == f"harscrub: wrote {out} ({summary})\n"
+    assert result.stderr.endswith(f"\nharscrub: wrote {out} ({summary})\n")
+    table = [line.split() for line in result.stderr.splitlines()[:-1]]
+    assert ["authorization", "header", "1"] in table
+    assert ["session-cookie", "cookie", "3"] in table
     doc = json.loads(out.read_bytes())
     assert doc["log"]["pages"] == [{"id": "page_1", "title": "Zürich"}]
     assert doc["log"]["entries"][0]["request"]["headers"][0]["value"].startswith(
@@ -186,7 +189,11 @@ def test_bad_stdin_writes_nothing_to_stdout() -> None:
     [
         (["{src}", "-o", "{src}"], "the output is the input; use --in-place to overwrite it"),
         (["{src}", "--in-place", "-o", "{dir}/x.har"], "--in-place rewrites a named input file"),
-        (["{dir}"], "is a directory, not a HAR file"),
+        (["{dir}"], "is a folder; say where its files go with -o DIR, or use --in-place"),
+        (["{src}", "{src}", "-o", "{dir}/out"], "would both be written to"),
+        (["{src}", "-"], "'-' (stdin) can only be the one input"),
+        (["{src}", "--check", "-o", "{dir}/x.har"], "--check writes nothing"),
+        (["{src}", "-o", "-", "--report", "-"], "give --report a file name"),
         (["{dir}/missing.har"], "missing.har: cannot read (No such file or directory)"),
         (["{src}", "-o", "{dir}/no/such/folder/out.har"], "the output folder does not exist"),
         (["{src}", "-o", "{dir}"], "is a directory; give a file name"),
@@ -265,10 +272,14 @@ def test_output_to_dev_stdout_when_it_is_a_pipe(src: Path) -> None:
     assert_no_secret(done.stdout)
 
 
-@pytest.mark.parametrize("folder", [".", ""])
-def test_a_folder_as_input(src: Path, folder: str, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("folder", "message"), [(".", "is a folder; say where"), ("", "an input path is empty")]
+)
+def test_a_folder_without_output(
+    src: Path, folder: str, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(src.parent)
-    expect_failure(run(folder), "is a directory, not a HAR file", src.parent, {"login.har"})
+    expect_failure(run(folder), message, src.parent, {"login.har"})
 
 
 def test_nesting_deeper_than_an_exact_copy_can_go(tmp_path: Path) -> None:

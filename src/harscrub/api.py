@@ -8,9 +8,7 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,24 +19,12 @@ from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
+from harscrub.report import Redaction, Report
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
 
 STAMP_KEY = "_harscrub"
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """What one run removed from one HAR: counts by rule, never values."""
-
-    source: str
-    output: str
-    entries: int
-    redacted: dict[str, int] = field(default_factory=dict)  # rule id -> values removed
-
-    @property
-    def total(self) -> int:
-        return sum(self.redacted.values())
+_MAX_REPORTED = 2048  # characters of a request URL a report keeps
 
 
 def scrub_stream(
@@ -55,6 +41,33 @@ def scrub_stream(
     Raises BadHar or InputError when the input is not a readable HAR. fout may then hold a
     partial document: scrub_file writes through a temp file for exactly that reason.
     """
+    return _run(fin, fout, name=name, output=output, ruleset=ruleset, options=options)
+
+
+def check_stream(
+    fin: BinaryIO,
+    *,
+    name: str = "<stream>",
+    ruleset: Ruleset | None = None,
+    options: Options | None = None,
+) -> Report:
+    """What scrub_stream would remove from the HAR in fin, writing nothing (--check).
+
+    The findings are exactly scrub_stream's: the same two passes run, and the sanitized
+    document is encoded and thrown away, so a file that could not be written fails here too.
+    """
+    return _run(fin, _Discard(), name=name, output=None, ruleset=ruleset, options=options)
+
+
+def _run(
+    fin: BinaryIO,
+    fout: BinaryIO,
+    *,
+    name: str,
+    output: str | None,
+    ruleset: Ruleset | None,
+    options: Options | None,
+) -> Report:
     ruleset = ruleset or load_ruleset()
     options = options or Options()
     scrubber = Scrubber(ruleset, options)
@@ -70,14 +83,57 @@ def scrub_stream(
         fin.seek(start)
         writer = HarWriter(fout, indent=options.indent)
         stamp = _stamp(ruleset, options)
-        redacted: Counter[str] = Counter()
+        actions = {rule.id: rule.action for rule in ruleset.rules}
+        redactions: list[Redaction] = []
         entries = 0
         for event in HarReader(fin.read, name):
             for out, findings in _scrubbed(event, scrubber, stamp):
-                redacted.update(f.rule_id for f in findings)
+                if findings:
+                    redactions += _redactions(out, findings, actions)
                 entries += isinstance(out, Entry)
                 _write(writer, out, name)
-    return Report(name, output, entries, dict(redacted))
+    return Report(name, output, entries, tuple(redactions))
+
+
+def _redactions(event: Event, findings: list[Finding], actions: dict[str, str]) -> list[Redaction]:
+    """Findings as a report gives them: with the entry's line, method and sanitized URL."""
+    line, method, url = 0, "", ""
+    if isinstance(event, Entry):
+        line = event.line
+        request = event.value.get("request")
+        if isinstance(request, dict):
+            method = _text(request.get("method"))
+            url = _text(request.get("url"))
+    return [
+        Redaction(
+            f.entry,
+            line,
+            method,
+            url,
+            f.path,
+            f.place,
+            f.rule_id,
+            actions.get(f.rule_id, "redact"),
+            f.tag,
+            f.length,
+        )
+        for f in findings
+    ]
+
+
+def _text(value: Any) -> str:
+    # A data: URL can be megabytes long; a report names the request, it does not copy it.
+    return value[:_MAX_REPORTED] if isinstance(value, str) else ""
+
+
+class _Discard:
+    """A binary sink that keeps nothing: check_stream's output."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
 
 
 def _scrubbed(
@@ -140,6 +196,15 @@ def scrub_file(
                 ruleset=ruleset,
                 options=options,
             )
+
+
+def check_file(
+    src: Path | str, *, ruleset: Ruleset | None = None, options: Options | None = None
+) -> Report:
+    """What scrub_file would remove from the HAR at src (``"-"``: stdin); writes nothing."""
+    source = None if _is_stdio(src) else Path(src)
+    with _open_input(source) as fin:
+        return check_stream(fin, name=str(source or "<stdin>"), ruleset=ruleset, options=options)
 
 
 @contextlib.contextmanager

@@ -13,14 +13,20 @@ from types import FrameType
 from typing import Any, NoReturn
 
 import click
+import orjson
 
 from harscrub import __version__
-from harscrub.api import Report, scrub_file
+from harscrub.api import check_file, scrub_file
+from harscrub.batch import PATTERNS, default_workers, scrub_paths
 from harscrub.config import Config, find_config, load_config
-from harscrub.errors import HarscrubError
+from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
+from harscrub.output import STDIO, atomic_output
 from harscrub.redact import STYLES
+from harscrub.report import RunReport, to_json
 from harscrub.rules import PLACES, Ruleset, load_ruleset
+from harscrub.sarif import to_sarif
+from harscrub.summary import ProgressBar, check_lines, closing_line, print_tables, printable
 
 
 class Exit(IntEnum):
@@ -94,7 +100,7 @@ def _rule_options(command: Callable[..., None]) -> Callable[..., None]:
 
 class _Scrub(click.Command):
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        formatter.write_usage("harscrub", "[OPTIONS] INPUT")  # the "scrub" is implied
+        formatter.write_usage("harscrub", "[OPTIONS] INPUT...")  # the "scrub" is implied
 
 
 @main.command(
@@ -102,15 +108,55 @@ class _Scrub(click.Command):
 )
 # Paths stay strings: "-" is stdin/stdout while "./-" is a file, and "out/" is not "out".
 # click's readable check is off, so an unreadable file gets harscrub's own one-line error.
-@click.argument("src", metavar="INPUT", type=click.Path(allow_dash=True, readable=False))
+@click.argument(
+    "inputs",
+    metavar="INPUT...",
+    nargs=-1,
+    required=True,
+    type=click.Path(allow_dash=True, readable=False),
+)
 @click.option(
     "-o",
     "--output",
     type=click.Path(allow_dash=True, readable=False),
-    help="Where to write the sanitized HAR ('-' for stdout). "
-    "Default: beside the input, login.har -> login.sanitized.har.",
+    help="Where to write the sanitized HAR ('-' for stdout), or for several inputs or a "
+    "folder, the folder to mirror them into. Default: beside the input, "
+    "login.har -> login.sanitized.har.",
 )
-@click.option("--in-place", is_flag=True, help="Replace INPUT with its sanitized copy.")
+@click.option("--in-place", is_flag=True, help="Replace each input with its sanitized copy.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; list what would be redacted and exit 1 if anything would be.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    metavar="PATH",
+    type=click.Path(allow_dash=True, dir_okay=False, readable=False),
+    help="Write what was found to PATH ('-' for stdout): file, entry, URL, place, rule; "
+    "never a value.",
+)
+@click.option(
+    "--report-format",
+    type=click.Choice(["json", "sarif"]),
+    default="json",
+    show_default=True,
+    help="sarif for code-scanning uploads.",
+)
+@click.option(
+    "--glob",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="Which files to take from folders (default *.har). Repeatable.",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes for several files. Default: one per core.",
+)
 @_rule_options
 @click.option(
     "--placeholder",
@@ -143,29 +189,111 @@ class _Scrub(click.Command):
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="harscrub")
 def scrub(
-    src: str,
+    inputs: tuple[str, ...],
     output: str | None,
     in_place: bool,
+    check: bool,
+    report_path: str | None,
+    report_format: str,
+    patterns: tuple[str, ...],
+    jobs: int | None,
     compact: bool,
     quiet: bool,
     debug: bool,
     **settings: Any,
 ) -> None:
-    """Remove credentials, tokens and session cookies from the HAR file INPUT.
+    """Remove credentials, tokens and session cookies from HAR files and folders of them.
 
     Names, URLs, timings and bodies stay, with each secret cut out and replaced by a
-    placeholder, so the HAR is still useful for debugging. The output is written to a
+    placeholder, so the HAR is still useful for debugging. Each output is written to a
     temporary file and renamed into place only when complete; on any error nothing is
-    written and the input is left untouched.
+    written for that file and its input is left untouched.
     """
     _install_signal_handlers()
     with _errors(debug):
         config = _config(settings)
         ruleset = _ruleset(settings, config)
         options = _options(settings, config, indent=not compact)
-        report = scrub_file(src, output, in_place=in_place, ruleset=ruleset, options=options)
+        if check and (output is not None or in_place):
+            raise UsageError("--check writes nothing; it takes no -o or --in-place")
+        har_to_stdout = output == STDIO or (inputs == (STDIO,) and output is None and not check)
+        if report_path == STDIO and har_to_stdout:
+            raise UsageError("the HAR goes to stdout; give --report a file name")
+        batch = _is_batch(inputs)
+        if batch:
+            bar = ProgressBar(sys.stderr, "checking" if check else "scrubbing")
+            try:
+                run = scrub_paths(
+                    inputs,
+                    output,
+                    in_place=in_place,
+                    check=check,
+                    patterns=patterns or PATTERNS,
+                    workers=jobs or default_workers(),
+                    ruleset=ruleset,
+                    options=options,
+                    progress=None if quiet else bar,
+                )
+            finally:
+                bar.stop()
+        elif check:
+            run = RunReport("check", (check_file(inputs[0], ruleset=ruleset, options=options),))
+        else:
+            one = scrub_file(inputs[0], output, in_place=in_place, ruleset=ruleset, options=options)
+            run = RunReport("scrub", (one,))
+        if report_path is not None:
+            _write_report(run, report_path, report_format, ruleset)
+    if not batch:
+        where = ""
+    elif in_place:
+        where = "in place"
+    else:
+        where = f"into {output}" if output else "beside their inputs"
+    _finish(run, where, quiet=quiet, listed=report_path != STDIO, debug=debug)
+
+
+def _is_batch(inputs: tuple[str, ...]) -> bool:
+    """Several inputs or a folder: batch rules (a folder for -o, per-file failures)."""
+    if "" in inputs:
+        raise UsageError("an input path is empty")
+    if STDIO in inputs and len(inputs) > 1:
+        raise UsageError("'-' (stdin) can only be the one input")
+    return len(inputs) > 1 or (inputs[0] != STDIO and Path(inputs[0]).is_dir())
+
+
+def _write_report(run: RunReport, path: str, form: str, ruleset: Ruleset) -> None:
+    document = to_sarif(run, ruleset) if form == "sarif" else to_json(run)
+    target = None if path == STDIO else Path(path)
+    with atomic_output(target) as out:
+        out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def _finish(run: RunReport, where: str, *, quiet: bool, listed: bool, debug: bool) -> NoReturn:
+    """Print what the run did and exit with the code that says it.
+
+    where: "" for one file, else where a batch's output went ("into clean/", "in place").
+    """
+    if run.mode == "check" and listed:
+        for line in check_lines(run):
+            click.echo(line)
     if not quiet:
-        _say(_summary(report))
+        print_tables(run, sys.stderr)
+        if run.reports or not run.failures:
+            _say(closing_line(run, where))
+        for skipped in run.skipped:
+            _say(f"skipped {skipped.path}: {skipped.reason}")
+        if run.unmatched:
+            _say(f"left {run.unmatched} other files in the folders alone (see --glob)")
+    for failure in run.failures:
+        _say(f"failed: {failure.message}")
+        if debug and failure.frames:
+            click.echo(failure.frames, err=True)
+    if any(f.internal for f in run.failures):
+        sys.exit(Exit.INTERNAL_ERROR)
+    if run.failures:
+        sys.exit(Exit.BAD_INPUT)
+    if run.mode == "check" and run.total:
+        sys.exit(Exit.SECRETS_FOUND)
     sys.exit(Exit.OK)
 
 
@@ -243,19 +371,8 @@ def _install_signal_handlers() -> None:
         signal.signal(signum, _interrupt)
 
 
-def _summary(report: Report) -> str:
-    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.redacted.items()))
-    values = f"{report.total} value{'s' * (report.total != 1)} redacted"
-    return (
-        f"wrote {report.output} ({report.entries} entries, {values}"
-        f"{f': {by_rule}' if by_rule else ''})"
-    )
-
-
 def _say(message: str) -> None:
-    # One line whatever a file name holds: control characters are shown escaped.
-    line = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-    click.echo(f"harscrub: {line}", err=True)
+    click.echo(f"harscrub: {printable(message)}", err=True)
 
 
 def _fail(message: str, code: Exit) -> NoReturn:

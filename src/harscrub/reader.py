@@ -59,6 +59,7 @@ class Member:
 class Entry:
     index: int
     value: dict[str, Any]
+    line: int = 0  # 1-based line of the input where the entry starts; 0 where unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,8 @@ class HarReader:
         self._lines = 0  # newlines before _buf[0]
         self._line_start = 0  # absolute offset where the line holding _buf[0] starts
         self._indent: bytes | None = None  # of the last entry that started a line
+        self._counted = 0  # newlines in _buf before this offset are in _counted_lines
+        self._counted_lines = 0
         self._shortcut = True  # see _take_entry
 
     def __iter__(self) -> Iterator[Event]:
@@ -158,10 +161,11 @@ class HarReader:
         index = 0
         while self._next_item(_RBRACKET, "log.entries", first=index == 0):
             where = f"log.entries[{index}]"
+            line = self._line()
             value = self._take_entry(where)
             if not isinstance(value, dict):
                 raise BadHar(f"{self.name}: {where} is {describe(value)}, not an object")
-            yield Entry(index, value)
+            yield Entry(index, value, line)
             index += 1
 
     def _members(self, where: str) -> Iterator[str]:
@@ -321,10 +325,17 @@ class HarReader:
             self._line_start = self._base + self._buf.rfind(b"\n", 0, dropped) + 1
         self._base += dropped
         self._buf = self._buf[dropped:] + data
-        self._pos = 0
+        self._pos = self._counted = self._counted_lines = 0
         if not data:
             self._eof = True
         return bool(data)
+
+    def _line(self) -> int:
+        """The 1-based line of _pos. Counting goes on from the last call, so reports and SARIF
+        get every entry's line for one pass over the file, not one per entry."""
+        self._counted_lines += self._buf.count(b"\n", self._counted, self._pos)
+        self._counted = self._pos
+        return self._lines + self._counted_lines + 1
 
     def _detect_encoding(self) -> None:
         while len(self._buf) < 4 and self._more():

@@ -1,0 +1,329 @@
+"""Many HARs in one run: find them under folders, give each its output, run them on processes.
+
+A file that fails is a Failure in the result and the rest go on; only a problem with the run as
+a whole (two inputs that would write one output, a folder without -o) raises before any work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import os
+import signal
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+from harscrub.api import check_file, default_output, scrub_file
+from harscrub.errors import HarscrubError, UsageError
+from harscrub.options import Options
+from harscrub.report import Failure, Report, RunReport, Skipped
+from harscrub.rules import Ruleset, load_ruleset
+
+PATTERNS = ("*.har",)
+
+Done = Report | Failure
+
+
+class Progress(Protocol):
+    """Told how many files a run has, then of each one done (a progress bar, a job queue)."""
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self, done: Done) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    source: Path
+    output: Path | None  # None: check only, nothing written
+    in_place: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The files a run's paths name: each with the folder it was found under (None: named)."""
+
+    files: tuple[tuple[Path, Path | None], ...]
+    skipped: tuple[Skipped, ...] = ()
+    failures: tuple[Failure, ...] = ()  # folders that could not be read
+    unmatched: int = 0  # files under the folders that no pattern took
+
+
+def scrub_paths(
+    paths: Iterable[Path | str],
+    out_dir: Path | str | None = None,
+    *,
+    in_place: bool = False,
+    check: bool = False,
+    patterns: Sequence[str] = PATTERNS,
+    workers: int | None = None,
+    ruleset: Ruleset | None = None,
+    options: Options | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Scrub (or, with check, only scan) every HAR the paths name, folders recursively.
+
+    Files under a folder are taken when their name matches one of the patterns (``*.har``,
+    without regard to case); files named directly are always taken. out_dir mirrors each
+    folder's tree (a named file lands at its top); in_place rewrites each file; without either,
+    a named file is written beside itself and a folder is an error. workers processes share the
+    work (default: the machine's cores); one or one file runs in this process. Raises
+    UsageError before any work when the plan is impossible; a file that fails is a Failure in
+    the result, the others go on.
+    """
+    if sum((out_dir is not None, in_place, check)) > 1:
+        raise UsageError("give only one of an output folder, --in-place and --check")
+    out = Path(out_dir) if out_dir is not None else None
+    found = find_hars([Path(p) for p in paths], patterns, exclude=out)
+    jobs = plan(found, out_dir=out, in_place=in_place, check=check)
+    ruleset = ruleset or load_ruleset()
+    options = options or Options()
+    created, unwritable = _make_folders(jobs)
+    try:
+        jobs = [job for job in jobs if job.source not in unwritable]
+        workers = workers or default_workers()
+        done = list(run(jobs, ruleset, options, workers=workers, progress=progress))
+    finally:
+        _remove_empty(created)  # a folder made for a file that failed
+    return RunReport(
+        mode="check" if check else "scrub",
+        reports=tuple(d for d in done if isinstance(d, Report)),
+        failures=(
+            *found.failures,
+            *unwritable.values(),
+            *(d for d in done if isinstance(d, Failure)),
+        ),
+        skipped=found.skipped,
+        unmatched=found.unmatched,
+    )
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use, not the machine's
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def find_hars(
+    paths: Sequence[Path], patterns: Sequence[str] = PATTERNS, *, exclude: Path | None = None
+) -> Found:
+    """Walk the folders among paths, in name order, following symlinks but never in a loop.
+
+    exclude (the output folder) is not walked, so a second run does not take the first run's
+    output for input.
+    """
+    lowered = [p.lower() for p in patterns]
+    files: list[tuple[Path, Path | None]] = []
+    skipped: list[Skipped] = []
+    failures: list[Failure] = []
+    unmatched = 0
+    excluded = _identity(exclude) if exclude is not None else None
+    for path in paths:
+        if not path.is_dir():
+            files.append((path, None))  # a missing or unreadable file fails when it is read
+            continue
+        seen: set[tuple[int, int]] = set()
+        stack = [path]
+        while stack:
+            folder = stack.pop()
+            identity = _identity(folder)
+            if identity in seen:
+                skipped.append(Skipped(str(folder), "a symlink loop, or a folder already walked"))
+                continue
+            seen.add(identity)
+            if identity == excluded:
+                skipped.append(Skipped(str(folder), "the output folder"))
+                continue
+            try:
+                children = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as e:
+                failures.append(Failure(str(folder), _cannot_list(folder, e)))
+                continue
+            subfolders = []
+            for child in children:
+                child_path = folder / child.name
+                if _is_dir(child):
+                    subfolders.append(child_path)
+                elif not _is_file(child):
+                    if child.is_symlink():
+                        skipped.append(Skipped(str(child_path), "a symlink to nothing"))
+                elif any(fnmatch.fnmatchcase(child.name.lower(), p) for p in lowered):
+                    files.append((child_path, path))
+                else:
+                    unmatched += 1
+            stack.extend(reversed(subfolders))  # depth first, in name order
+    return Found(tuple(files), tuple(skipped), tuple(failures), unmatched)
+
+
+def plan(
+    found: Found, *, out_dir: Path | None = None, in_place: bool = False, check: bool = False
+) -> list[Job]:
+    """Each file's output; UsageError when a folder has nowhere to go or outputs collide."""
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"{out_dir}: is not a folder; -o names a folder for several inputs")
+    jobs: list[Job] = []
+    targets: dict[Path, Path] = {}
+    sources: set[tuple[int, int]] = set()
+    for source, root in found.files:
+        if check:
+            jobs.append(Job(source, None))
+            continue
+        if in_place:
+            identity = _identity(source)
+            if identity in sources:  # one file reached twice (a symlink): rewrite it once
+                continue
+            sources.add(identity)
+            jobs.append(Job(source, source, in_place=True))
+            continue
+        if out_dir is not None:
+            output = out_dir / (source.relative_to(root) if root is not None else source.name)
+        elif root is None:
+            output = default_output(source)
+        else:
+            raise UsageError(
+                f"{root}: is a folder; say where its files go with -o DIR, "
+                "or use --in-place or --check"
+            )
+        key = Path(os.path.abspath(output))
+        if key in targets:
+            raise UsageError(f"{targets[key]} and {source} would both be written to {output}")
+        targets[key] = source
+        jobs.append(Job(source, output))
+    return jobs
+
+
+def run(
+    jobs: Sequence[Job],
+    ruleset: Ruleset,
+    options: Options,
+    *,
+    workers: int,
+    progress: Progress | None = None,
+) -> Iterator[Done]:
+    """Each job's Report or Failure, in the jobs' order, on up to `workers` processes.
+
+    Every process gets the same ruleset and options, so the same per-run key: equal secrets
+    get equal tags in every file of the run.
+    """
+    if progress is not None:
+        progress.start(len(jobs))
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        results: Iterable[Done] = (do(job, ruleset, options) for job in jobs)
+        yield from _reported(results, progress)
+        return
+    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
+    try:
+        # Chunks cut the cost of a small file's round trip; small ones keep the workers even.
+        chunk = max(1, min(16, len(jobs) // (workers * 8)))
+        yield from _reported(pool.map(_work, jobs, chunksize=chunk), progress)
+    except BaseException:
+        # Interrupted: files in progress finish or remove their temp files; none start.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def do(job: Job, ruleset: Ruleset, options: Options) -> Done:
+    """One job, its problems turned into a Failure."""
+    try:
+        if job.output is None:
+            return check_file(job.source, ruleset=ruleset, options=options)
+        return scrub_file(
+            job.source, job.output, in_place=job.in_place, ruleset=ruleset, options=options
+        )
+    except HarscrubError as e:
+        return Failure(str(job.source), str(e))
+    except Exception as e:  # noqa: BLE001 -- a bug on one file must not stop the others
+        # Frames only: an exception's message may quote input, and input may be a secret.
+        frames = "".join(traceback.format_tb(e.__traceback__)).rstrip()
+        return Failure(str(job.source), f"internal error ({type(e).__name__})", frames=frames)
+
+
+def _reported(results: Iterable[Done], progress: Progress | None) -> Iterator[Done]:
+    for done in results:
+        if progress is not None:
+            progress.advance(done)
+        yield done
+
+
+# A worker process's run-wide state, set once by _start_worker rather than sent with each job.
+_worker: tuple[Ruleset, Options] | None = None
+
+
+def _start_worker(ruleset: Ruleset, options: Options) -> None:
+    global _worker
+    _worker = (ruleset, options)
+    # SIGTERM unwinds like Ctrl-C, so a file in progress removes its temp file.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _work(job: Job) -> Done:
+    assert _worker is not None, "the pool's initializer sets the worker's state"  # noqa: S101
+    return do(job, *_worker)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]:
+    """Make the folders the outputs go in, here rather than in the workers so that none
+    races another to make or remove one. Returns the folders made, deepest last, and a
+    Failure for each job whose folder cannot be made."""
+    created: list[Path] = []
+    failed: dict[Path, Failure] = {}
+    for job in jobs:
+        if job.output is None or job.in_place:
+            continue
+        missing = [f for f in (job.output.parent, *job.output.parent.parents) if not f.exists()]
+        for folder in reversed(missing):
+            try:
+                folder.mkdir()
+            except FileExistsError:
+                continue
+            except OSError as e:
+                reason = e.strerror or type(e).__name__
+                message = f"{folder}: cannot create the folder ({reason}); nothing was written"
+                failed[job.source] = Failure(str(job.source), message)
+                break
+            created.append(folder)
+    return created, failed
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):  # not empty: something was written there
+            folder.rmdir()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
+
+
+def _cannot_list(folder: Path, e: OSError) -> str:
+    return f"{folder}: cannot read the folder ({e.strerror or type(e).__name__})"

@@ -1,0 +1,149 @@
+"""What a run found: per file and in total, and its JSON form (a documented, versioned schema).
+
+Nothing here can hold a secret: a Redaction says where a value was and what removed it, and the
+URL it names is the sanitized one. The schema is described in the README ("Reports") and in
+report.schema.json beside this module; a change to it bumps REPORT_VERSION.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from harscrub import __version__
+
+REPORT_VERSION = 1
+
+Mode = Literal["scrub", "check"]
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One value a run removed (or, with --check, would remove). There is no field for it."""
+
+    entry: int  # index in log.entries; -1 for the log's own parts (pages, comments)
+    line: int  # line of the input where the entry starts; 0 where unknown
+    method: str  # the entry's request method, "" where it has none
+    url: str  # the entry's request URL, sanitized, "" where it has none
+    path: str  # where in the entry: "request.headers[3].value"
+    place: str  # the rule place kind: header, cookie, query, form, json, url, text
+    rule: str  # the rule id
+    action: str  # redact, keep-scheme or drop
+    tag: str  # same secret -> same tag within one run
+    length: int  # of what was removed
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one run did to one HAR."""
+
+    source: str
+    output: str | None  # None: nothing written (--check)
+    entries: int
+    redactions: tuple[Redaction, ...] = ()
+
+    @property
+    def redacted(self) -> dict[str, int]:
+        """Values removed, by rule id."""
+        return dict(Counter(r.rule for r in self.redactions))
+
+    @property
+    def total(self) -> int:
+        return len(self.redactions)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A file that could not be done; its message names the file and never quotes its content."""
+
+    source: str
+    message: str
+    frames: str = ""  # set for a bug in harscrub rather than a problem with the file
+
+    @property
+    def internal(self) -> bool:
+        return bool(self.frames)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A path a batch walked past on purpose: a symlink loop, a dangling link."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunReport:
+    """Everything one run did, in the order the inputs were given."""
+
+    mode: Mode
+    reports: tuple[Report, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    unmatched: int = 0  # files in the folders walked that the name patterns did not take
+
+    @property
+    def total(self) -> int:
+        return sum(r.total for r in self.reports)
+
+    def by_rule_and_place(self) -> Counter[tuple[str, str]]:
+        return Counter((r.rule, r.place) for report in self.reports for r in report.redactions)
+
+
+def to_json(run: RunReport) -> dict[str, Any]:
+    """The report as the JSON object --report writes (schema version REPORT_VERSION)."""
+    files: list[dict[str, Any]] = [
+        {
+            "file": r.source,
+            "output": r.output,
+            "status": "ok",
+            "entries": r.entries,
+            "findings": [_finding(x) for x in r.redactions],
+        }
+        for r in run.reports
+    ]
+    files += [
+        {
+            "file": f.source,
+            "output": None,
+            "status": "failed",
+            "error": f.message,
+            "entries": 0,
+            "findings": [],
+        }
+        for f in run.failures
+    ]
+    by_rule = Counter(x.rule for r in run.reports for x in r.redactions)
+    return {
+        "schema": "harscrub-report",
+        "version": REPORT_VERSION,
+        "harscrub": __version__,
+        "mode": run.mode,
+        "files": files,
+        "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
+        "totals": {
+            "files": len(run.reports) + len(run.failures),
+            "failed": len(run.failures),
+            "filesWithFindings": sum(1 for r in run.reports if r.redactions),
+            "entries": sum(r.entries for r in run.reports),
+            "findings": run.total,
+            "byRule": dict(sorted(by_rule.items())),
+        },
+    }
+
+
+def _finding(r: Redaction) -> dict[str, Any]:
+    return {
+        "entry": r.entry,
+        "line": r.line,
+        "method": r.method,
+        "url": r.url,
+        "path": r.path,
+        "place": r.place,
+        "rule": r.rule,
+        "action": r.action,
+        "tag": r.tag,
+        "length": r.length,
+    }
