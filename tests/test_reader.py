@@ -84,6 +84,24 @@ def test_pages_absent_null_or_empty(pages: Any) -> None:
     assert rebuild(read(json.dumps(doc).encode())) == doc
 
 
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("indent", [2, 4, None])
+def test_each_entry_knows_the_line_it_starts_on(chunk_size: int, indent: int | None) -> None:
+    doc = har(*(entry(f"https://app.test/{i}\n") for i in range(5)))
+    data = codecs.BOM_UTF8 + json.dumps(doc, indent=indent).encode()
+    lines = data.decode("utf-8-sig").splitlines()
+    entries = [e for e in read(data, chunk_size=chunk_size) if isinstance(e, Entry)]
+    if indent is None:
+        assert [e.line for e in entries] == [1] * 5
+    else:
+        starts = [
+            n
+            for n, line in enumerate(lines, 1)
+            if line.strip() == "{" and lines[n].strip().startswith('"startedDateTime"')
+        ]
+        assert [e.line for e in entries] == starts
+
+
 @pytest.mark.parametrize("chunk_size", [1, 2, 1 << 20])
 def test_utf8_bom_is_skipped(chunk_size: int) -> None:
     doc = har(entry("https://a.test/é"))

@@ -161,6 +161,7 @@ class HarReader:
         index = 0
         while self._next_item(_RBRACKET, "log.entries", first=index == 0):
             where = f"log.entries[{index}]"
+            self._peek()  # past the blanks, to the entry's "{"
             line = self._line()
             value = self._take_entry(where)
             if not isinstance(value, dict):

@@ -51,7 +51,7 @@ def print_tables(run: RunReport, stream: TextIO) -> None:
     if len(with_findings) > MAX_FILES_SHOWN:
         more = len(with_findings) - MAX_FILES_SHOWN
         console.print(f"... and {more} more files with findings (--report lists every one)")
-    if len(run.reports) > 1:
+    if len(with_findings) > 1:
         totals = Table("rule", "place", verb, box=box.SIMPLE_HEAD, show_edge=False)
         totals.title = "all files"
         totals.columns[2].justify = "right"
