@@ -48,9 +48,7 @@ def test_harscrubs_own_output_passes(dirty: Path) -> None:
 
 
 @pytest.mark.parametrize("style", ["tag", "mask", "drop"])
-def test_every_placeholder_style_passes_check_and_is_a_fixed_point(
-    dirty: Path, style: str
-) -> None:
+def test_every_placeholder_style_passes_check_and_is_a_fixed_point(dirty: Path, style: str) -> None:
     once, twice = dirty.with_name("once.har"), dirty.with_name("twice.har")
     assert run(str(dirty), "-o", str(once), "--placeholder", style).exit_code == 0
     assert run("--check", str(once), "--placeholder", style).exit_code == 0

@@ -235,15 +235,17 @@ def do(job: Job, ruleset: Ruleset, options: Options) -> Done:
     try:
         if job.output is None:
             return check_file(job.source, ruleset=ruleset, options=options)
+        output = None if job.in_place else job.output
         return scrub_file(
-            job.source, job.output, in_place=job.in_place, ruleset=ruleset, options=options
+            job.source, output, in_place=job.in_place, ruleset=ruleset, options=options
         )
     except HarscrubError as e:
         return Failure(str(job.source), str(e))
     except Exception as e:  # noqa: BLE001 -- a bug on one file must not stop the others
         # Frames only: an exception's message may quote input, and input may be a secret.
         frames = "".join(traceback.format_tb(e.__traceback__)).rstrip()
-        return Failure(str(job.source), f"internal error ({type(e).__name__})", frames=frames)
+        message = f"{job.source}: internal error ({type(e).__name__})"
+        return Failure(str(job.source), message, frames=frames)
 
 
 def _reported(results: Iterable[Done], progress: Progress | None) -> Iterator[Done]:
