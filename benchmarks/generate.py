@@ -199,13 +199,13 @@ def _body_type(kind: str) -> str:
     }.get(kind, "text/plain")
 
 
-def generate(size_mb: float, path: Path, *, compact: bool = False) -> int:
+def generate(size_mb: float, path: Path, *, compact: bool = False, seed: int | None = None) -> int:
     """Write a HAR of about size_mb megabytes (10**6 bytes) to path; return its size.
 
     Indented like Chrome's exports by default; compact writes it all on one line, as Firebug,
-    Splash and many proxies do.
+    Splash and many proxies do. The same size and seed give the same bytes.
     """
-    rng = random.Random(int(size_mb * 1000))
+    rng = random.Random(int(size_mb * 1000) if seed is None else seed)
     target = int(size_mb * 1_000_000)
     option = 0 if compact else orjson.OPT_INDENT_2
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,14 +36,14 @@ with open(sys.argv[2], "wb") as f:
 """
 
 
-def measure(argv: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one process."""
+def measure(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one process; exit codes other than ok stop the run."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         sys.exit(f"{argv[:4]} failed with exit code {proc.returncode}")
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
