@@ -231,6 +231,12 @@ def test_real_har(corpus: Path, path: Path, tmp_path: Path) -> None:
     assert unredacted_credentials(sanitized) == 0
     sanitized["log"].pop("_harscrub")
     assert sorted(differences(original, sanitized)) == []
+    # harscrub's output passes --check, and a second run changes nothing.
+    check = CliRunner().invoke(cli.main, ["--check", "-q", str(out)])
+    assert (check.exit_code, check.stdout) == (0, "")
+    again = tmp_path / "again.har"
+    assert CliRunner().invoke(cli.main, [str(out), "-o", str(again), "-q"]).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
 
 
 def test_corpus_has_secrets_to_find(corpus: Path) -> None:

@@ -10,6 +10,7 @@ import contextlib
 import fnmatch
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +26,7 @@ from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
 PATTERNS = ("*.har",)
+_INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C
 
 Done = Report | Failure
 
@@ -257,22 +259,32 @@ def _reported(results: Iterable[Done], progress: Progress | None) -> Iterator[Do
 
 # A worker process's run-wide state, set once by _start_worker rather than sent with each job.
 _worker: tuple[Ruleset, Options] | None = None
+_busy = False  # whether a job is running in this worker
 
 
 def _start_worker(ruleset: Ruleset, options: Options) -> None:
     global _worker
     _worker = (ruleset, options)
-    # SIGTERM unwinds like Ctrl-C, so a file in progress removes its temp file.
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt_worker)
 
 
 def _work(job: Job) -> Done:
+    global _busy
     assert _worker is not None, "the pool's initializer sets the worker's state"  # noqa: S101
-    return do(job, *_worker)
+    _busy = True
+    try:
+        return do(job, *_worker)
+    finally:
+        _busy = False
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C reaches every worker. A busy one unwinds, so its file removes its temp file; an
+    idle one leaves quietly, where Python would print a traceback from inside the pool."""
+    if _busy:
+        raise KeyboardInterrupt
+    sys.exit(_INTERRUPTED)
 
 
 def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]:

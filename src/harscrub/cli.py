@@ -234,6 +234,12 @@ def scrub(
                     options=options,
                     progress=None if quiet else bar,
                 )
+            except KeyboardInterrupt:
+                bar.stop()
+                _fail(
+                    "interrupted; files done before it are complete, no other was written",
+                    Exit.INTERRUPTED,
+                )
             finally:
                 bar.stop()
         elif check:
