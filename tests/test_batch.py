@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -293,3 +297,38 @@ def test_an_unreadable_folder_is_a_failure(tmp_path: Path, monkeypatch: pytest.M
     result = run("--check", str(src), "-q")
     assert result.exit_code == 2
     assert f"failed: {locked}: cannot read the folder (Permission denied)" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
+    tmp_path: Path, signum: int
+) -> None:
+    """A worker blocked mid-file (its input a pipe that never ends) is stopped, not waited for."""
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    fifo = tmp_path / "stuck.har"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harscrub", *args],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        with fifo.open("wb") as writer:
+            writer.write(SECRET_HAR[:-10])  # the rest never comes
+            writer.flush()
+            deadline = time.monotonic() + 20
+            while not (out / "a.har").exists() or not list(out.glob(".stuck.har.*.tmp")):
+                assert time.monotonic() < deadline, "harscrub never got to both files"
+                time.sleep(0.02)
+            proc.send_signal(signum)  # to harscrub alone, as `kill` or a job runner would
+            _, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert stderr.decode().splitlines()[-1] == (
+        "harscrub: interrupted; files done before it are complete, no other was written"
+    )
+    assert b"Traceback" not in stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.har"]
+    assert json.loads((out / "a.har").read_bytes())["log"]["entries"]

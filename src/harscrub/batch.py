@@ -226,7 +226,9 @@ def run(
         chunk = max(1, min(16, len(jobs) // (workers * 8)))
         yield from _reported(pool.map(_work, jobs, chunksize=chunk), progress)
     except BaseException:
-        # Interrupted: files in progress finish or remove their temp files; none start.
+        # Interrupted (Ctrl-C, SIGTERM): no file starts, and the ones running stop now rather
+        # than when done, each removing its temp file on the way out.
+        _stop_workers(pool)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
@@ -275,8 +277,21 @@ def _work(job: Job) -> Done:
     _busy = True
     try:
         return do(job, *_worker)
+    except KeyboardInterrupt:
+        sys.exit(_INTERRUPTED)  # unwound, temp file gone; a quiet exit, not a traceback
     finally:
         _busy = False
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """SIGTERM to every worker: a busy one unwinds (see _interrupt_worker), an idle one leaves."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # before 3.14
+        with contextlib.suppress(OSError):  # already gone
+            process.terminate()
 
 
 def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
