@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,7 +54,7 @@ def test_a_tree_is_mirrored_and_the_broken_file_named(tmp_path: Path, jobs: str)
         f"harscrub: failed: {src}/sub/broken.har: truncated: the file ends inside log.entries[0]"
     )
     assert f"wrote 4 files into {out}" in result.stderr
-    assert "left 1 other files in the folders alone" in result.stderr
+    assert "left 1 other file in the folders alone" in result.stderr
     assert files_under(out) == [
         "a.har",
         "clean.har",
@@ -332,3 +334,141 @@ def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
     assert b"Traceback" not in stderr
     assert sorted(p.name for p in out.iterdir()) == ["a.har"]
     assert json.loads((out / "a.har").read_bytes())["log"]["entries"]
+
+
+def test_no_file_starts_after_an_interrupt(tmp_path: Path) -> None:
+    """Both workers are stuck on pipes; the files queued behind them are never written."""
+    stuck = [tmp_path / "stuck1.har", tmp_path / "stuck2.har"]
+    for fifo in stuck:
+        os.mkfifo(fifo)
+    queued = [tmp_path / "c.har", tmp_path / "d.har"]
+    for path in queued:
+        path.write_bytes(SECRET_HAR)
+    out = tmp_path / "out"
+    release = threading.Event()
+
+    def feed(fifo: Path) -> None:
+        with fifo.open("wb") as writer:
+            writer.write(SECRET_HAR[:-10])  # the rest never comes
+            writer.flush()
+            release.wait(30)
+
+    feeders = [threading.Thread(target=feed, args=(f,)) for f in stuck]
+    for feeder in feeders:
+        feeder.start()
+    args = [*map(str, stuck + queued), "-o", str(out), "-j", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "harscrub", *args], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while len(list(out.glob(".stuck*.tmp"))) < 2:
+            assert time.monotonic() < deadline, "harscrub never got to both pipes"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        release.set()
+    assert proc.returncode == 130
+    assert b"Traceback" not in stderr
+    assert not out.exists()  # made for the outputs, removed when none was written
+
+
+def worker_reading(parent: int, path: Path) -> int:
+    """The pid of the worker process of `parent` that has `path` open."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        with contextlib.suppress(OSError):
+            if any(os.readlink(fd) == str(path) for fd in Path(f"/proc/{pid}/fd").iterdir()):
+                return int(pid)
+    return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_killed_worker_fails_its_file_and_the_run_ends(tmp_path: Path) -> None:
+    """As when the OOM killer takes a worker: the run ends, the file is named, no temp file."""
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    fifo = tmp_path / "stuck.har"
+    os.mkfifo(fifo)
+    out = tmp_path / "out"
+    args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "harscrub", *args], stderr=subprocess.PIPE)
+    try:
+        with fifo.open("wb") as writer:
+            writer.write(SECRET_HAR[:-10])
+            writer.flush()
+            deadline = time.monotonic() + 20
+            while not (out / "a.har").exists() or not list(out.glob(".stuck.har.*.tmp")):
+                assert time.monotonic() < deadline, "harscrub never got to both files"
+                time.sleep(0.02)
+            os.kill(worker_reading(proc.pid, fifo), signal.SIGKILL)
+            _, stderr = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2
+    assert f"failed: {fifo}: not done: a worker process died" in stderr.decode()
+    assert sorted(p.name for p in out.iterdir()) == ["a.har"]
+
+
+def test_hard_links_are_each_rewritten_in_place(tmp_path: Path) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    (tmp_path / "b.har").hardlink_to(tmp_path / "a.har")
+    (tmp_path / "c.har").symlink_to("a.har")
+    assert run(str(tmp_path), "--in-place", "-q").exit_code == 0
+    for name in ("a.har", "b.har", "c.har"):
+        assert_no_secret((tmp_path / name).read_bytes())
+    assert (tmp_path / "c.har").is_symlink()
+
+
+def test_the_same_file_named_twice_is_checked_once(tmp_path: Path) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    result = run("--check", "-q", str(tmp_path / "a.har"), f"{tmp_path}/./a.har")
+    assert result.exit_code == 1
+    assert len(result.stdout.splitlines()) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/a.har", "{tmp}/a.sanitized.har"], "is also an input; only --in-place"),
+        (["{tmp}", "-o", "{tmp}"], "is an input folder; use --in-place"),
+        (["{tmp}", "-o", "{tmp}/"], "is an input folder; use --in-place"),
+        (["{tmp}/a.har", "{tmp}/a.sanitized.har", "-o", "-"], "several HARs cannot go to stdout"),
+        (["{tmp}", "--check", "--glob", "sub/*.har"], "a pattern matches file names, not paths"),
+    ],
+)
+def test_a_batch_never_overwrites_an_input(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    (tmp_path / "a.sanitized.har").write_bytes(CLEAN_HAR)
+    result = run(*(a.format(tmp=tmp_path) for a in args))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert (tmp_path / "a.sanitized.har").read_bytes() == CLEAN_HAR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.har", "a.sanitized.har"]
+
+
+def test_tool_folders_are_not_walked_unless_named(tmp_path: Path) -> None:
+    for folder in (".git", "node_modules/pkg", ".venv/lib", "tickets"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "x.har").write_bytes(SECRET_HAR)
+    result = run("--check", "-q", str(tmp_path))
+    assert {line.split(":")[0] for line in result.stdout.splitlines()} == {
+        f"{tmp_path}/tickets/x.har"
+    }
+    assert run("--check", "-q", str(tmp_path / "node_modules")).exit_code == 1
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path: Path) -> None:
+    name = os.fsdecode(b"bad\xff.har")
+    (tmp_path / name).write_bytes(SECRET_HAR)
+    report = tmp_path / "r.json"
+    result = run("--check", "-q", str(tmp_path), "--report", str(report))
+    assert result.exit_code == 1
+    assert json.loads(report.read_bytes())["files"][0]["file"] == f"{tmp_path}/bad\\xff.har"
+    sarif = tmp_path / "r.sarif"
+    args = ["--report-format", "sarif", "--report", str(sarif)]
+    assert run("--check", "-q", str(tmp_path / name), *args).exit_code == 1
+    [result_] = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in json.loads(sarif.read_bytes())["runs"][0]["results"]
+    }
+    assert result_.endswith("/bad%FF.har")

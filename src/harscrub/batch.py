@@ -10,22 +10,28 @@ import contextlib
 import fnmatch
 import os
 import signal
-import sys
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
+from harscrub.output import remove_temp_files
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
 PATTERNS = ("*.har",)
+# Not walked unless named: version control and installed packages, whose HAR test fixtures
+# are not the team's to clean.
+TOOL_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__"}
+)
 _INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C
 
 Done = Report | Failure
@@ -39,11 +45,14 @@ class Progress(Protocol):
     def advance(self, done: Done) -> None: ...
 
 
+Action = Literal["check", "write", "in-place"]
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     source: Path
-    output: Path | None  # None: check only, nothing written
-    in_place: bool = False
+    action: Action
+    output: Path | None = None  # for "write"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +89,21 @@ def scrub_paths(
     """
     if sum((out_dir is not None, in_place, check)) > 1:
         raise UsageError("give only one of an output folder, --in-place and --check")
+    if bad := [p for p in patterns if "/" in p or os.sep in p]:
+        raise UsageError(f"{bad[0]}: a pattern matches file names, not paths; drop the folder")
     out = Path(out_dir) if out_dir is not None else None
-    found = find_hars([Path(p) for p in paths], patterns, exclude=out)
-    jobs = plan(found, out_dir=out, in_place=in_place, check=check)
+    roots = [Path(p) for p in paths]
+    if out is not None and any(_real(out) == _real(p) for p in roots if p.is_dir()):
+        raise UsageError(f"{out_dir}: is an input folder; use --in-place to rewrite its files")
+    found = find_hars(roots, patterns, exclude=out)
+    action: Action = "check" if check else "in-place" if in_place else "write"
+    jobs = plan(found, action, out_dir=out)
     ruleset = ruleset or load_ruleset()
     options = options or Options()
     created, unwritable = _make_folders(jobs)
     try:
         jobs = [job for job in jobs if job.source not in unwritable]
-        workers = workers or default_workers()
-        done = list(run(jobs, ruleset, options, workers=workers, progress=progress))
+        done = run_jobs(jobs, ruleset, options, workers=workers, progress=progress)
     finally:
         _remove_empty(created)  # a folder made for a file that failed
     return RunReport(
@@ -118,7 +132,7 @@ def find_hars(
     """Walk the folders among paths, in name order, following symlinks but never in a loop.
 
     exclude (the output folder) is not walked, so a second run does not take the first run's
-    output for input.
+    output for input; nor are TOOL_FOLDERS.
     """
     lowered = [p.lower() for p in patterns]
     files: list[tuple[Path, Path | None]] = []
@@ -151,7 +165,8 @@ def find_hars(
             for child in children:
                 child_path = folder / child.name
                 if _is_dir(child):
-                    subfolders.append(child_path)
+                    if child.name not in TOOL_FOLDERS:
+                        subfolders.append(child_path)
                 elif not _is_file(child):
                     if child.is_symlink():
                         skipped.append(Skipped(str(child_path), "a symlink to nothing"))
@@ -163,26 +178,24 @@ def find_hars(
     return Found(tuple(files), tuple(skipped), tuple(failures), unmatched)
 
 
-def plan(
-    found: Found, *, out_dir: Path | None = None, in_place: bool = False, check: bool = False
-) -> list[Job]:
-    """Each file's output; UsageError when a folder has nowhere to go or outputs collide."""
+def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[Job]:
+    """Each file's job. UsageError when a folder has nowhere to go, two inputs would write one
+    output, or an output would overwrite an input."""
     if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir}: is not a folder; -o names a folder for several inputs")
     jobs: list[Job] = []
+    if action != "write":
+        seen: set[Path] = set()
+        for source, _ in found.files:
+            # One file reached twice (named twice, through a symlink): done once. Hard links
+            # are separate paths: --in-place replaces each, so no copy keeps the secrets.
+            if _real(source) not in seen:
+                seen.add(_real(source))
+                jobs.append(Job(source, action))
+        return jobs
+    inputs = {_real(source) for source, _ in found.files}
     targets: dict[Path, Path] = {}
-    sources: set[tuple[int, int]] = set()
     for source, root in found.files:
-        if check:
-            jobs.append(Job(source, None))
-            continue
-        if in_place:
-            identity = _identity(source)
-            if identity in sources:  # one file reached twice (a symlink): rewrite it once
-                continue
-            sources.add(identity)
-            jobs.append(Job(source, source, in_place=True))
-            continue
         if out_dir is not None:
             output = out_dir / (source.relative_to(root) if root is not None else source.name)
         elif root is None:
@@ -192,22 +205,24 @@ def plan(
                 f"{root}: is a folder; say where its files go with -o DIR, "
                 "or use --in-place or --check"
             )
-        key = Path(os.path.abspath(output))
+        key = _real(output)
         if key in targets:
             raise UsageError(f"{targets[key]} and {source} would both be written to {output}")
+        if key in inputs:
+            raise UsageError(f"{output}: is also an input; only --in-place overwrites an input")
         targets[key] = source
-        jobs.append(Job(source, output))
+        jobs.append(Job(source, "write", output))
     return jobs
 
 
-def run(
+def run_jobs(
     jobs: Sequence[Job],
     ruleset: Ruleset,
     options: Options,
     *,
-    workers: int,
+    workers: int | None = None,
     progress: Progress | None = None,
-) -> Iterator[Done]:
+) -> list[Done]:
     """Each job's Report or Failure, in the jobs' order, on up to `workers` processes.
 
     Every process gets the same ruleset and options, so the same per-run key: equal secrets
@@ -215,16 +230,18 @@ def run(
     """
     if progress is not None:
         progress.start(len(jobs))
-    workers = max(1, min(workers, len(jobs)))
+    workers = max(1, min(workers or default_workers(), len(jobs)))
     if workers == 1:
-        results: Iterable[Done] = (do(job, ruleset, options) for job in jobs)
-        yield from _reported(results, progress)
-        return
+        return list(_reported((do_job(job, ruleset, options) for job in jobs), progress))
     pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
     try:
-        # Chunks cut the cost of a small file's round trip; small ones keep the workers even.
-        chunk = max(1, min(16, len(jobs) // (workers * 8)))
-        yield from _reported(pool.map(_work, jobs, chunksize=chunk), progress)
+        futures = {pool.submit(_work, job): i for i, job in enumerate(jobs)}
+        results: list[Done] = [None] * len(jobs)  # type: ignore[list-item]  # each set below
+        finished = ((futures[f], _outcome(f, jobs[futures[f]])) for f in as_completed(futures))
+        for i, done in finished:
+            results[i] = done
+            if progress is not None:
+                progress.advance(done)
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM): no file starts, and the ones running stop now rather
         # than when done, each removing its temp file on the way out.
@@ -232,24 +249,38 @@ def run(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
+    return results
 
 
-def do(job: Job, ruleset: Ruleset, options: Options) -> Done:
+def do_job(job: Job, ruleset: Ruleset, options: Options) -> Done:
     """One job, its problems turned into a Failure."""
     try:
-        if job.output is None:
-            return check_file(job.source, ruleset=ruleset, options=options)
-        output = None if job.in_place else job.output
-        return scrub_file(
-            job.source, output, in_place=job.in_place, ruleset=ruleset, options=options
-        )
+        match job.action:
+            case "check":
+                return check_file(job.source, ruleset=ruleset, options=options)
+            case "in-place":
+                return scrub_file(job.source, in_place=True, ruleset=ruleset, options=options)
+            case "write":
+                return scrub_file(job.source, job.output, ruleset=ruleset, options=options)
     except HarscrubError as e:
         return Failure(str(job.source), str(e))
     except Exception as e:  # noqa: BLE001 -- a bug on one file must not stop the others
         # Frames only: an exception's message may quote input, and input may be a secret.
         frames = "".join(traceback.format_tb(e.__traceback__)).rstrip()
         message = f"{job.source}: internal error ({type(e).__name__})"
-        return Failure(str(job.source), message, frames=frames)
+        return Failure(str(job.source), message, internal=True, frames=frames)
+
+
+def _outcome(future: Future[Done], job: Job) -> Done:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        # A worker was killed (by the OOM killer, say); every worker then stops, and files not
+        # done are listed. The killed one could not remove its temp file: that is done here.
+        _remove_temp_file(job)
+        return Failure(
+            str(job.source), f"{job.source}: not done: a worker process died (out of memory?)"
+        )
 
 
 def _reported(results: Iterable[Done], progress: Progress | None) -> Iterator[Done]:
@@ -276,15 +307,28 @@ def _work(job: Job) -> Done:
     assert _worker is not None, "the pool's initializer sets the worker's state"  # noqa: S101
     _busy = True
     try:
-        return do(job, *_worker)
+        return do_job(job, *_worker)
     except KeyboardInterrupt:
-        sys.exit(_INTERRUPTED)  # unwound, temp file gone; a quiet exit, not a traceback
+        os._exit(_INTERRUPTED)  # unwound, so its temp file is gone; see _interrupt_worker
     finally:
         _busy = False
 
 
+def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C and SIGTERM in a worker. A busy one unwinds, so its file removes its temp file,
+    then leaves. Leaving is os._exit, which nothing can catch: the pool's own code catches
+    SystemExit and retries sending a result down a pipe nobody reads any more, for ever."""
+    if _busy:
+        # Once: the pool itself sends SIGTERM again when another worker leaves, and a second
+        # KeyboardInterrupt in the middle of the cleanup would leave the temp file behind.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        raise KeyboardInterrupt
+    os._exit(_INTERRUPTED)
+
+
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """SIGTERM to every worker: a busy one unwinds (see _interrupt_worker), an idle one leaves."""
+    """SIGTERM to every worker: see _interrupt_worker."""
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
     if terminate is not None:
         terminate()
@@ -294,12 +338,9 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
             process.terminate()
 
 
-def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
-    """Ctrl-C reaches every worker. A busy one unwinds, so its file removes its temp file; an
-    idle one leaves quietly, where Python would print a traceback from inside the pool."""
-    if _busy:
-        raise KeyboardInterrupt
-    sys.exit(_INTERRUPTED)
+def _remove_temp_file(job: Job) -> None:
+    if job.action != "check":
+        remove_temp_files(job.output or job.source)
 
 
 def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]:
@@ -309,7 +350,7 @@ def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]
     created: list[Path] = []
     failed: dict[Path, Failure] = {}
     for job in jobs:
-        if job.output is None or job.in_place:
+        if job.output is None:
             continue
         missing = [f for f in (job.output.parent, *job.output.parent.parents) if not f.exists()]
         for folder in reversed(missing):
@@ -330,6 +371,10 @@ def _remove_empty(folders: list[Path]) -> None:
     for folder in reversed(folders):
         with contextlib.suppress(OSError):  # not empty: something was written there
             folder.rmdir()
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

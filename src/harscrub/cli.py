@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from enum import IntEnum
 from pathlib import Path
 from types import FrameType
@@ -17,7 +18,7 @@ import orjson
 
 from harscrub import __version__
 from harscrub.api import check_file, scrub_file
-from harscrub.batch import PATTERNS, default_workers, scrub_paths
+from harscrub.batch import PATTERNS, scrub_paths
 from harscrub.config import Config, find_config, load_config
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
@@ -26,7 +27,14 @@ from harscrub.redact import STYLES
 from harscrub.report import RunReport, to_json
 from harscrub.rules import PLACES, Ruleset, load_ruleset
 from harscrub.sarif import to_sarif
-from harscrub.summary import ProgressBar, check_lines, closing_line, print_tables, printable
+from harscrub.summary import (
+    ProgressBar,
+    check_lines,
+    closing_line,
+    plural,
+    print_tables,
+    printable,
+)
 
 
 class Exit(IntEnum):
@@ -140,9 +148,7 @@ class _Scrub(click.Command):
 @click.option(
     "--report-format",
     type=click.Choice(["json", "sarif"]),
-    default="json",
-    show_default=True,
-    help="sarif for code-scanning uploads.",
+    help="json (default), or sarif for code-scanning uploads.",
 )
 @click.option(
     "--glob",
@@ -194,7 +200,7 @@ def scrub(
     in_place: bool,
     check: bool,
     report_path: str | None,
-    report_format: str,
+    report_format: str | None,
     patterns: tuple[str, ...],
     jobs: int | None,
     compact: bool,
@@ -214,93 +220,167 @@ def scrub(
         config = _config(settings)
         ruleset = _ruleset(settings, config)
         options = _options(settings, config, indent=not compact)
-        if check and (output is not None or in_place):
-            raise UsageError("--check writes nothing; it takes no -o or --in-place")
-        har_to_stdout = output == STDIO or (inputs == (STDIO,) and output is None and not check)
-        if report_path == STDIO and har_to_stdout:
-            raise UsageError("the HAR goes to stdout; give --report a file name")
-        batch = _is_batch(inputs)
+        batch = _is_batch(inputs, output)
+        _check_usage(inputs, output, batch=batch, check=check, in_place=in_place)
+        if report_format is not None and report_path is None:
+            raise UsageError("--report-format says how to write --report PATH; give that too")
+        if report_path is not None:
+            _check_report_path(report_path, inputs, output, check=check)
         if batch:
-            bar = ProgressBar(sys.stderr, "checking" if check else "scrubbing")
-            try:
-                run = scrub_paths(
-                    inputs,
-                    output,
-                    in_place=in_place,
-                    check=check,
-                    patterns=patterns or PATTERNS,
-                    workers=jobs or default_workers(),
-                    ruleset=ruleset,
-                    options=options,
-                    progress=None if quiet else bar,
-                )
-            except KeyboardInterrupt:
-                bar.stop()
-                _fail(
-                    "interrupted; files done before it are complete, no other was written",
-                    Exit.INTERRUPTED,
-                )
-            finally:
-                bar.stop()
+            result = _run_batch(
+                inputs,
+                output,
+                in_place=in_place,
+                check=check,
+                patterns=patterns or PATTERNS,
+                workers=jobs,
+                ruleset=ruleset,
+                options=options,
+                quiet=quiet,
+            )
         elif check:
-            run = RunReport("check", (check_file(inputs[0], ruleset=ruleset, options=options),))
+            result = RunReport("check", (check_file(inputs[0], ruleset=ruleset, options=options),))
         else:
             one = scrub_file(inputs[0], output, in_place=in_place, ruleset=ruleset, options=options)
-            run = RunReport("scrub", (one,))
+            result = RunReport("scrub", (one,))
+        _tell(result, _where(batch, output, in_place), quiet=quiet, listed=report_path != STDIO)
         if report_path is not None:
-            _write_report(run, report_path, report_format, ruleset)
-    if not batch:
-        where = ""
-    elif in_place:
-        where = "in place"
-    else:
-        where = f"into {output}" if output else "beside their inputs"
-    _finish(run, where, quiet=quiet, listed=report_path != STDIO, debug=debug)
+            _write_report(result, report_path, report_format or "json", ruleset)
+    _exit(result, debug=debug)
 
 
-def _is_batch(inputs: tuple[str, ...]) -> bool:
-    """Several inputs or a folder: batch rules (a folder for -o, per-file failures)."""
+def _is_batch(inputs: tuple[str, ...], output: str | None) -> bool:
+    """Several inputs, a folder, or -o naming a folder: each file's output goes under -o (or
+    beside it, or in place), and a file that fails does not stop the others."""
+    if len(inputs) > 1 or (inputs[0] not in ("", STDIO) and Path(inputs[0]).is_dir()):
+        return True
+    return output not in (None, STDIO) and (output.endswith(os.sep) or Path(output).is_dir())
+
+
+def _check_usage(
+    inputs: tuple[str, ...], output: str | None, *, batch: bool, check: bool, in_place: bool
+) -> None:
     if "" in inputs:
         raise UsageError("an input path is empty")
     if STDIO in inputs and len(inputs) > 1:
         raise UsageError("'-' (stdin) can only be the one input")
-    return len(inputs) > 1 or (inputs[0] != STDIO and Path(inputs[0]).is_dir())
+    if check and (output is not None or in_place):
+        raise UsageError("--check writes nothing; it takes no -o or --in-place")
+    if batch and output is not None and _is_stdout(output):
+        raise UsageError("several HARs cannot go to stdout; give -o a folder")
 
 
-def _write_report(run: RunReport, path: str, form: str, ruleset: Ruleset) -> None:
-    document = to_sarif(run, ruleset) if form == "sarif" else to_json(run)
-    target = None if path == STDIO else Path(path)
-    with atomic_output(target) as out:
+def _check_report_path(
+    path: str, inputs: tuple[str, ...], output: str | None, *, check: bool
+) -> None:
+    """Refuse, before any work, a report that would mix with the HAR on stdout, overwrite a
+    file the run reads or writes, or has no folder to go in."""
+    if _is_stdout(path):
+        har_to_stdout = inputs == (STDIO,) and output is None and not check
+        if har_to_stdout or (output is not None and _is_stdout(output)):
+            raise UsageError("the HAR goes to stdout; give --report a file name")
+        return
+    _refuse_clash(Path(path), [*inputs, output])
+    if not Path(path).parent.is_dir():
+        raise UsageError(f"{path}: the report's folder does not exist")
+
+
+def _refuse_clash(report: Path, paths: Iterable[str | None]) -> None:
+    for other in paths:
+        if other not in (None, STDIO) and _same_file(report, Path(other)):
+            raise UsageError(f"{report}: is a HAR this run reads or writes; name the report apart")
+
+
+def _run_batch(
+    inputs: tuple[str, ...], output: str | None, *, quiet: bool, **options: Any
+) -> RunReport:
+    bar = ProgressBar(sys.stderr, "checking" if options["check"] else "scrubbing")
+    try:
+        return scrub_paths(inputs, output, progress=None if quiet else bar, **options)
+    except KeyboardInterrupt:
+        bar.stop()
+        _fail(
+            "interrupted; files done before it are complete, no other was written",
+            Exit.INTERRUPTED,
+        )
+    finally:
+        bar.stop()
+
+
+def _where(batch: bool, output: str | None, in_place: bool) -> str:
+    """Where a batch's output went, for the closing line; "" for one file."""
+    if not batch:
+        return ""
+    if in_place:
+        return "in place"
+    return f"into {output}" if output else "beside their inputs"
+
+
+def _write_report(result: RunReport, path: str, form: str, ruleset: Ruleset) -> None:
+    if not _is_stdout(path):  # the files found in folders are known only now
+        _refuse_clash(Path(path), [p for r in result.reports for p in (r.source, r.output)])
+    document = to_sarif(result, ruleset) if form == "sarif" else to_json(result)
+    with atomic_output(None if path == STDIO else Path(path)) as out:
         out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-def _finish(run: RunReport, where: str, *, quiet: bool, listed: bool, debug: bool) -> NoReturn:
-    """Print what the run did and exit with the code that says it.
+def _tell(result: RunReport, where: str, *, quiet: bool, listed: bool) -> None:
+    """--check's list on stdout; the tables, notes and closing line on stderr."""
+    try:
+        if result.mode == "check" and listed:
+            for line in check_lines(result):
+                click.echo(line)
+            sys.stdout.flush()
+    except OSError as e:
+        _stdout_failed(e)
+    if quiet:
+        return
+    print_tables(result, sys.stderr)
+    if result.reports or not result.failures:
+        _say(closing_line(result, where))
+    for skipped in result.skipped:
+        _say(f"skipped {skipped.path}: {skipped.reason}")
+    if result.unmatched:
+        _say(f"left {plural(result.unmatched, 'other file')} in the folders alone (see --glob)")
 
-    where: "" for one file, else where a batch's output went ("into clean/", "in place").
-    """
-    if run.mode == "check" and listed:
-        for line in check_lines(run):
-            click.echo(line)
-    if not quiet:
-        print_tables(run, sys.stderr)
-        if run.reports or not run.failures:
-            _say(closing_line(run, where))
-        for skipped in run.skipped:
-            _say(f"skipped {skipped.path}: {skipped.reason}")
-        if run.unmatched:
-            _say(f"left {run.unmatched} other files in the folders alone (see --glob)")
-    for failure in run.failures:
+
+def _exit(result: RunReport, *, debug: bool) -> NoReturn:
+    """Name each failure; exit with the code that sums the run up (the worst one wins)."""
+    for failure in result.failures:
         _say(f"failed: {failure.message}")
         if debug and failure.frames:
             click.echo(failure.frames, err=True)
-    if any(f.internal for f in run.failures):
+    if any(f.internal for f in result.failures):
         sys.exit(Exit.INTERNAL_ERROR)
-    if run.failures:
+    if result.failures:
         sys.exit(Exit.BAD_INPUT)
-    if run.mode == "check" and run.total:
+    if result.mode == "check" and result.total:
         sys.exit(Exit.SECRETS_FOUND)
     sys.exit(Exit.OK)
+
+
+def _stdout_failed(e: OSError) -> NoReturn:
+    # Else Python flushes stdout again on the way out and prints a second error about it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    _fail(f"<stdout>: cannot write ({e.strerror or type(e).__name__})", Exit.BAD_INPUT)
+
+
+def _is_stdout(path: str) -> bool:
+    """'-', or another name for stdout's file (/dev/stdout, /proc/self/fd/1)."""
+    if path == STDIO:
+        return True
+    try:
+        return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
+    except (OSError, ValueError, AttributeError):  # no such file; stdout closed or not a file
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one does not exist yet
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 @main.command("rules", context_settings={"help_option_names": ["-h", "--help"]})

@@ -22,6 +22,7 @@ STDIO = "-"  # the command line's name for stdin and stdout
 # this size, then in a temp file.
 _SPOOL_LIMIT = 8 << 20
 _WRITE_SIZE = 1 << 16
+_TEMP_HEX = 8  # random hex digits in a temp file's name: .NAME.0123abcd.tmp
 
 
 class _Sink:
@@ -100,6 +101,22 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         raise
 
 
+def remove_temp_files(dst: Path) -> None:
+    """Remove the temp files atomic_output left beside dst: only a process killed outright
+    (SIGKILL, the OOM killer) leaves one, and then whoever ran it cleans up."""
+    real = Path(os.path.realpath(dst))
+    prefix = f".{real.name}."
+    with contextlib.suppress(OSError):
+        for tmp in real.parent.iterdir():
+            tail = tmp.name[len(prefix) : -len(".tmp")]
+            if tmp.name.startswith(prefix) and tmp.name.endswith(".tmp") and _is_hex(tail):
+                tmp.unlink(missing_ok=True)
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == _TEMP_HEX and all(c in "0123456789abcdef" for c in text)
+
+
 def _is_stream(path: Path) -> bool:
     """A device, pipe or socket (through any symlinks), written to rather than replaced."""
     try:
@@ -111,7 +128,7 @@ def _is_stream(path: Path) -> bool:
 def _create_beside(real: Path, name: str) -> tuple[int, Path]:
     """Create a new, empty temp file in real's folder, with the umask's usual mode."""
     for _ in range(100):
-        tmp = real.with_name(f".{real.name}.{secrets.token_hex(4)}.tmp")
+        tmp = real.with_name(f".{real.name}.{secrets.token_hex(_TEMP_HEX // 2)}.tmp")
         try:
             # Not tempfile.mkstemp: its 0600 would need the umask read back (a process-wide
             # flip) to give the output the mode any new file gets.

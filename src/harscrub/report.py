@@ -52,6 +52,9 @@ class Report:
     def total(self) -> int:
         return len(self.redactions)
 
+    def by_rule_and_place(self) -> Counter[tuple[str, str]]:
+        return Counter((r.rule, r.place) for r in self.redactions)
+
 
 @dataclass(frozen=True, slots=True)
 class Failure:
@@ -59,11 +62,8 @@ class Failure:
 
     source: str
     message: str
-    frames: str = ""  # set for a bug in harscrub rather than a problem with the file
-
-    @property
-    def internal(self) -> bool:
-        return bool(self.frames)
+    internal: bool = False  # a bug in harscrub rather than a problem with the file
+    frames: str = ""  # the traceback's frames, for --debug (never the exception's message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +89,18 @@ class RunReport:
         return sum(r.total for r in self.reports)
 
     def by_rule_and_place(self) -> Counter[tuple[str, str]]:
-        return Counter((r.rule, r.place) for report in self.reports for r in report.redactions)
+        return sum((r.by_rule_and_place() for r in self.reports), Counter())
+
+    def by_rule(self) -> Counter[str]:
+        return sum((Counter(r.redacted) for r in self.reports), Counter())
 
 
 def to_json(run: RunReport) -> dict[str, Any]:
     """The report as the JSON object --report writes (schema version REPORT_VERSION)."""
     files: list[dict[str, Any]] = [
         {
-            "file": r.source,
-            "output": r.output,
+            "file": utf8(r.source),
+            "output": None if r.output is None else utf8(r.output),
             "status": "ok",
             "entries": r.entries,
             "findings": [_finding(x) for x in r.redactions],
@@ -106,30 +109,29 @@ def to_json(run: RunReport) -> dict[str, Any]:
     ]
     files += [
         {
-            "file": f.source,
+            "file": utf8(f.source),
             "output": None,
             "status": "failed",
-            "error": f.message,
+            "error": utf8(f.message),
             "entries": 0,
             "findings": [],
         }
         for f in run.failures
     ]
-    by_rule = Counter(x.rule for r in run.reports for x in r.redactions)
     return {
         "schema": "harscrub-report",
         "version": REPORT_VERSION,
         "harscrub": __version__,
         "mode": run.mode,
         "files": files,
-        "skipped": [{"path": s.path, "reason": s.reason} for s in run.skipped],
+        "skipped": [{"path": utf8(s.path), "reason": s.reason} for s in run.skipped],
         "totals": {
             "files": len(run.reports) + len(run.failures),
             "failed": len(run.failures),
             "filesWithFindings": sum(1 for r in run.reports if r.redactions),
             "entries": sum(r.entries for r in run.reports),
             "findings": run.total,
-            "byRule": dict(sorted(by_rule.items())),
+            "byRule": dict(sorted(run.by_rule().items())),
         },
     }
 
@@ -138,12 +140,31 @@ def _finding(r: Redaction) -> dict[str, Any]:
     return {
         "entry": r.entry,
         "line": r.line,
-        "method": r.method,
-        "url": r.url,
-        "path": r.path,
+        "method": utf8(r.method),
+        "url": utf8(r.url),
+        "path": utf8(r.path),
         "place": r.place,
         "rule": r.rule,
         "action": r.action,
         "tag": r.tag,
         "length": r.length,
     }
+
+
+def utf8(text: str) -> str:
+    """text as valid UTF-8, which orjson insists on. A file name's undecodable bytes (which
+    Python keeps as lone surrogates) and a HAR's lone surrogate escapes become backslash
+    escapes."""
+    try:
+        text.encode()
+        return text
+    except UnicodeEncodeError:
+        pass
+    if _only_escaped(text):
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.encode("utf-8", "backslashreplace").decode()
+
+
+def _only_escaped(text: str) -> bool:
+    """Whether every lone surrogate in text stands for an undecodable byte (U+DC80..U+DCFF)."""
+    return all(not 0xD800 <= ord(c) <= 0xDFFF or 0xDC80 <= ord(c) <= 0xDCFF for c in text)

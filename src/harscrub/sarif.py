@@ -6,16 +6,16 @@ where its entry starts. Like the JSON report it holds no value, only where one w
 
 from __future__ import annotations
 
+import os
 from pathlib import PurePath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote_from_bytes
 
 from harscrub import __version__
-from harscrub.report import Failure, Redaction, RunReport
+from harscrub.report import Failure, Redaction, RunReport, utf8
 from harscrub.rules import Ruleset
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/harscrub/"
 
 
 def to_sarif(run: RunReport, ruleset: Ruleset) -> dict[str, Any]:
@@ -32,7 +32,6 @@ def to_sarif(run: RunReport, ruleset: Ruleset) -> dict[str, Any]:
                     "driver": {
                         "name": "harscrub",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": [
                             {
                                 "id": rule.id,
@@ -65,7 +64,7 @@ def _result(source: str, r: Redaction, index: dict[str, int]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": r.rule,
         "level": "error",
-        "message": {"text": f"A secret ({r.length} characters) at {r.path} in {where}."},
+        "message": {"text": utf8(f"A secret ({r.length} characters) at {r.path} in {where}.")},
         "locations": [{"physicalLocation": location}],
         "properties": {"entry": r.entry, "path": r.path, "place": r.place, "tag": r.tag},
     }
@@ -77,14 +76,14 @@ def _result(source: str, r: Redaction, index: dict[str, int]) -> dict[str, Any]:
 def _failure(f: Failure) -> dict[str, Any]:
     return {
         "level": "error",
-        "message": {"text": f.message},
+        "message": {"text": utf8(f.message)},
         "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.source)}}}],
     }
 
 
 def _uri(path: str) -> str:
-    """A relative path stays relative (code scanning resolves it against the repository)."""
+    """A relative path stays relative (code scanning resolves it against the repository).
+    Bytes, not characters, are quoted: a file name need not be UTF-8."""
     pure = PurePath(path)
-    if pure.is_absolute():
-        return pure.as_uri()
-    return quote(pure.as_posix())
+    quoted = quote_from_bytes(os.fsencode(pure.as_posix()), safe="/")
+    return f"file://{quoted}" if pure.is_absolute() else quoted

@@ -7,7 +7,6 @@ so that one finding is one line whatever they hold.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -42,7 +41,7 @@ def print_tables(run: RunReport, stream: TextIO) -> None:
     table.add_column(verb, justify="right")
     for report in with_findings[:MAX_FILES_SHOWN]:
         first = True
-        for (rule, place), n in sorted(_counts(report).items()):
+        for (rule, place), n in sorted(report.by_rule_and_place().items()):
             name = [Text(printable(report.source) if first else "")] * (not one_file)
             table.add_row(*name, Text(rule), Text(place), str(n))
             first = False
@@ -110,10 +109,10 @@ def check_lines(run: RunReport) -> Iterator[str]:
 
 def closing_line(run: RunReport, destination: str) -> str:
     """The one-line summary at the end; destination says where a batch's output went."""
-    values = _plural(run.total, "value")
+    values = plural(run.total, "value")
     if run.mode == "check":
         holding = sum(1 for r in run.reports if r.redactions)
-        checked = _plural(len(run.reports), "file")
+        checked = plural(len(run.reports), "file")
         if not holding:
             return f"{checked} checked, no secrets found"
         return (
@@ -122,21 +121,14 @@ def closing_line(run: RunReport, destination: str) -> str:
         )
     if len(run.reports) == 1 and not run.failures and not destination:
         return _one_file(run.reports[0])
-    return f"wrote {_plural(len(run.reports), 'file')} {destination} ({values} redacted)"
+    return f"wrote {plural(len(run.reports), 'file')} {destination} ({values} redacted)"
 
 
 def _one_file(report: Report) -> str:
-    by_rule = ", ".join(f"{rule} {n}" for rule, n in sorted(report.redacted.items()))
-    values = f"{_plural(report.total, 'value')} redacted"
-    return (
-        f"wrote {report.output} ({report.entries} entries, {values}"
-        f"{f': {by_rule}' if by_rule else ''})"
-    )
+    # By rule and place in the table above; -q prints neither.
+    entries = plural(report.entries, "entry", "entries")
+    return f"wrote {report.output} ({entries}, {plural(report.total, 'value')} redacted)"
 
 
-def _counts(report: Report) -> Counter[tuple[str, str]]:
-    return Counter((r.rule, r.place) for r in report.redactions)
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' * (n != 1)}"
+def plural(n: int, word: str, words: str = "") -> str:
+    return f"{n:,} {word if n == 1 else words or word + 's'}"
