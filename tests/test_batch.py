@@ -301,6 +301,16 @@ def test_an_unreadable_folder_is_a_failure(tmp_path: Path, monkeypatch: pytest.M
     assert f"failed: {locked}: cannot read the folder (Permission denied)" in result.stderr
 
 
+def harscrub(args: list[str]) -> subprocess.Popen[bytes]:
+    # A shell starts background jobs with Ctrl-C ignored, and Python keeps it so: a test run
+    # in the background would then see harscrub ignore SIGINT, as it should.
+    return subprocess.Popen(
+        [sys.executable, "-m", "harscrub", *args],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
     tmp_path: Path, signum: int
@@ -311,10 +321,7 @@ def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
     os.mkfifo(fifo)
     out = tmp_path / "out"
     args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "harscrub", *args],
-        stderr=subprocess.PIPE,
-    )
+    proc = harscrub(args)
     try:
         with fifo.open("wb") as writer:
             writer.write(SECRET_HAR[:-10])  # the rest never comes
@@ -353,11 +360,9 @@ def test_no_file_starts_after_an_interrupt(tmp_path: Path) -> None:
             writer.flush()
             release.wait(30)
 
-    feeders = [threading.Thread(target=feed, args=(f,)) for f in stuck]
-    for feeder in feeders:
-        feeder.start()
-    args = [*map(str, stuck + queued), "-o", str(out), "-j", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "harscrub", *args], stderr=subprocess.PIPE)
+    proc = harscrub([*map(str, stuck + queued), "-o", str(out), "-j", "2"])
+    for fifo in stuck:  # after starting harscrub: preexec_fn is unsafe beside threads
+        threading.Thread(target=feed, args=(fifo,)).start()
     try:
         deadline = time.monotonic() + 20
         while len(list(out.glob(".stuck*.tmp"))) < 2:
@@ -391,7 +396,7 @@ def test_a_killed_worker_fails_its_file_and_the_run_ends(tmp_path: Path) -> None
     os.mkfifo(fifo)
     out = tmp_path / "out"
     args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "harscrub", *args], stderr=subprocess.PIPE)
+    proc = harscrub(args)
     try:
         with fifo.open("wb") as writer:
             writer.write(SECRET_HAR[:-10])
