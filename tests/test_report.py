@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +157,61 @@ def test_no_report_is_written_when_the_run_fails_as_a_whole(tmp_path: Path) -> N
     result = run(str(src), "-o", str(tmp_path / "out.har"), "--report", str(tmp_path / "r.json"))
     assert result.exit_code == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.har"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{src}", "--check", "--report", "{src}"], "is a HAR this run reads or writes"),
+        (["{src}", "-o", "{tmp}/out.har", "--report", "{tmp}/out.har"], "reads or writes"),
+        (["{tmp}", "--check", "--report", "{src}"], "is a HAR this run reads or writes"),
+        (["{src}", "--check", "--report", "{tmp}/no/r.json"], "the report's folder does not"),
+        (["{src}", "--check", "--report-format", "sarif"], "give that too"),
+    ],
+)
+def test_a_report_never_replaces_a_har(tmp_path: Path, args: list[str], message: str) -> None:
+    src = tmp_path / "login.har"
+    src.write_bytes(SECRET_HAR)
+    result = run(*(a.format(src=src, tmp=tmp_path) for a in args), input=SECRET_HAR)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert src.read_bytes() == SECRET_HAR
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["login.har"]
+
+
+def test_a_report_clashing_with_a_file_found_in_a_folder(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.har").write_bytes(SECRET_HAR)
+    out = tmp_path / "out"
+    result = run(str(src), "-o", str(out), "--report", str(out / "a.har"))
+    assert result.exit_code == 2
+    assert "is a HAR this run reads or writes" in result.stderr
+    assert_no_secret((out / "a.har").read_bytes())  # the HAR, not a report over it
+
+
+def test_a_report_to_stdout_by_another_name_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "harscrub", "-", "--report", "/dev/stdout"],
+        input=SECRET_HAR,
+        capture_output=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == b"harscrub: the HAR goes to stdout; give --report a file name\n"
+    assert done.stdout == b""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_stdout_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    src = tmp_path / "login.har"
+    src.write_bytes(SECRET_HAR)
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "harscrub", "--check", "-q", str(src)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr == b"harscrub: <stdout>: cannot write (No space left on device)\n"

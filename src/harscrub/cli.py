@@ -51,6 +51,8 @@ Examples:
   harscrub login.har -o clean.har    writes clean.har
   harscrub login.har --in-place      replaces login.har with its sanitized copy
   harscrub - < in.har > out.har      stdin to stdout
+  harscrub --check tickets/          lists what would be redacted; exit 1 if anything
+  harscrub incoming/ -o clean/       mirrors a folder's HARs into clean/
   harscrub rules                     lists the rules in use
 
 \b
@@ -58,8 +60,10 @@ Settings also come from .harscrub.toml, or [tool.harscrub] in pyproject.toml, in
 working folder or above it (see the README); options given here add to its lists.
 
 \b
-Exit codes: 0 done, 2 bad input or usage (nothing written),
-3 internal error (a bug in harscrub; rerun with --debug), 130 interrupted.
+Exit codes: 0 done (with --check: nothing to redact); 1 with --check, something
+would be redacted; 2 bad input or usage (a file that fails writes nothing; a batch
+names each one and does the rest); 3 internal error (a bug in harscrub; rerun with
+--debug); 130 interrupted. The highest that applies wins.
 """
 
 
@@ -191,7 +195,7 @@ class _Scrub(click.Command):
     help="Leave URLs to this host as they are (.example.com: and its subdomains).",
 )
 @click.option("--compact", is_flag=True, help="Write compact JSON instead of 2-space indentation.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures (and --check's list).")
 @click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
 @click.version_option(__version__, "-V", "--version", prog_name="harscrub")
 def scrub(
@@ -281,7 +285,9 @@ def _check_report_path(
             raise UsageError("the HAR goes to stdout; give --report a file name")
         return
     _refuse_clash(Path(path), [*inputs, output])
-    if not Path(path).parent.is_dir():
+    folder = Path(path).parent
+    in_output = output is not None and Path(output) in (folder, *folder.parents)
+    if not folder.is_dir() and not in_output:  # a batch makes its output folder
         raise UsageError(f"{path}: the report's folder does not exist")
 
 

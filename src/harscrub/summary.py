@@ -110,6 +110,8 @@ def check_lines(run: RunReport) -> Iterator[str]:
 def closing_line(run: RunReport, destination: str) -> str:
     """The one-line summary at the end; destination says where a batch's output went."""
     values = plural(run.total, "value")
+    if not run.reports and not run.failures:
+        return "found no HAR files (folders are searched for *.har; see --glob)"
     if run.mode == "check":
         holding = sum(1 for r in run.reports if r.redactions)
         checked = plural(len(run.reports), "file")
