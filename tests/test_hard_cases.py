@@ -245,3 +245,42 @@ def test_multipart_whose_declared_boundary_is_not_used() -> None:
     )
     got = scrubbed(body(text, "multipart/form-data; boundary=declared"))
     assert CANARY not in got["response"]["content"]["text"]
+
+
+PAT_SHAPED = "ghp" + "_FAKE0123456789abcdefFAKE0123456789ab"  # split: no scanner trips here
+JWT = f"eyJhbGciOiJIUzI1NiJ9.{CLAIMS}.FAKEsignatureFAKEsignature0123"
+
+
+def test_tokens_used_as_keys_and_names_are_renamed() -> None:
+    """A header object keyed by its line, a vendor map keyed by a JWT, a header name holding a
+    token: once kept whole, and named in the report's paths."""
+    e = entry()
+    e["request"]["headers"] = {f"X-{PAT_SHAPED}": "v", "Accept": "*/*"}
+    e["response"]["headers"] = [header(PAT_SHAPED, ""), header("Vary", "Origin")]
+    e["_vendor"] = {JWT: 1, "plain": 2}
+    doc = har(e, _map={JWT: "x"})
+    first, second = run_twice(doc, placeholder="mask")
+    assert PAT_SHAPED.encode() not in first
+    assert JWT.encode() not in first
+    out = json.loads(first)["log"]
+    assert list(out["entries"][0]["request"]["headers"]) == ["X-[REDACTED]", "Accept"]
+    assert out["entries"][0]["response"]["headers"][0]["name"] == "[REDACTED]"
+    assert out["entries"][0]["_vendor"] == {"[REDACTED]": 1, "plain": 2}
+    assert out["_map"] == {"[REDACTED]": "x"}
+    assert second == first
+
+
+def test_two_keys_masked_alike_keep_both_values() -> None:
+    e = entry()
+    e["_vendor"] = {JWT: 1, PAT_SHAPED: 2}
+    first, _ = run_twice(har(e), placeholder="mask")
+    assert json.loads(first)["log"]["entries"][0]["_vendor"] == {"[REDACTED]": 1, "[REDACTED]#": 2}
+
+
+def test_a_report_path_never_holds_a_key_it_redacted() -> None:
+    e = entry()
+    e["_vendor"] = {JWT: {"n": 1}}
+    report = scrub_stream(io.BytesIO(orjson.dumps(har(e))), io.BytesIO(), ruleset=RULESET)
+    [redaction] = report.redactions
+    assert redaction.path == "_vendor.{key}"
+    assert redaction.rule == "jwt"

@@ -23,7 +23,7 @@ import regex
 
 from harscrub import bodies
 from harscrub.escapes import QUERY
-from harscrub.spans import Hit, Scan, Span, apply
+from harscrub.spans import Hit, Scan, Span, apply, merged
 
 Found = list[tuple[str, Hit]]
 """(path of the HAR field, what was removed from it)."""
@@ -48,6 +48,8 @@ def scrub_entry(entry: dict[str, Any], scan: Scan, *, with_bodies: bool = True) 
     """Redact one entry in place. Without bodies it is a quick look at headers, cookies and
     URLs, enough to learn a run's session secrets before any entry is written."""
     found: Found = []
+    if with_bodies:
+        _keys(entry, "", scan, found)
     for side in _SIDES:
         message = entry.get(side)
         if isinstance(message, dict):
@@ -68,15 +70,73 @@ _BODY_PATHS = frozenset({"request.postData.text", "response.content.text"})
 def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Found]:
     """A member of the log (pages, comment, vendor fields); returns the value to write."""
     found: Found = []
+    _keys(value, f"{prefix}{key}", scan, found)
     holder = {key: value}
     _walk_fields(holder, prefix, scan, found)
     _copies_everywhere(holder, prefix, scan, found, skip=frozenset())
     return holder[key], found
 
 
+def _keys(top: Any, path: str, scan: Scan, found: Found) -> None:
+    """Rename the keys that hold a token or a copy of a secret, in every object at or under
+    top, keeping their order. Producers put anything in a key: a header given as an object keyed by
+    its line, a vendor map keyed by session id. Done first, so that no finding's path and no
+    codec sees such a key."""
+    stack: list[tuple[Any, str]] = [(top, path)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            if any(len(k) >= _MIN_TOKEN for k in value):
+                _rename_keys(value, path, scan, found)
+            stack += ((v, f"{path}.{k}" if path else k) for k, v in value.items())
+        elif isinstance(value, list):
+            stack += ((v, f"{path}[{i}]") for i, v in enumerate(value))
+
+
+# Shorter keys are names: no token format the rules know is shorter (and HAR's own keys are).
+_MIN_TOKEN = 16
+
+
+def _rename_keys(holder: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
+    renamed: dict[str, str] = {}
+    for key in holder:
+        if len(key) >= _MIN_TOKEN:
+            where = f"{path}.{{key}}" if path else "{key}"
+            new = _scalar(key, where, partial(_tokens, scan=scan), found)
+            if new != key:
+                renamed[key] = new
+    if not renamed:
+        return
+    items = list(holder.items())
+    holder.clear()
+    for key, value in items:
+        new = renamed.get(key, key)
+        while new in holder:  # two secrets masked alike ([REDACTED]): keep both values
+            new += "#"
+        holder[new] = value
+
+
+def _names(items: Any, path: str, scan: Scan, found: Found) -> None:
+    """Names in a name/value list, scanned like keys: a header line split in the wrong place
+    puts its token where the name goes."""
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and len(name) >= _MIN_TOKEN:
+                spans_of = partial(_tokens, scan=scan)
+                item["name"] = _scalar(name, f"{path}[{i}].name", spans_of, found)
+
+
+def _tokens(text: str, scan: Scan) -> list[Span]:
+    return merged(scan.shapes(text, "json"), scan.copies(text))
+
+
 def _message(
     message: dict[str, Any], side: str, scan: Scan, found: Found, with_bodies: bool
 ) -> None:
+    if with_bodies:
+        for key in ("headers", "cookies", "queryString"):
+            _names(message.get(key), f"{side}.{key}", scan, found)
     for holder, key, name, path in _named_values(message.get("headers"), f"{side}.headers"):
         codec = _HEADER_CODECS.get(name.lower(), _plain_header)
         _rewrite(holder, key, path, partial(codec, name=name, scan=scan), found, scan, name)
@@ -128,6 +188,7 @@ def _odd_items(message: dict[str, Any], keys: tuple[str, ...], side: str) -> lis
 def _post_data(post: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
     mime = post.get("mimeType")
     mime = mime if isinstance(mime, str) else ""
+    _names(post.get("params"), f"{path}.params", scan, found)
     for holder, key, name, item_path in _named_values(post.get("params"), f"{path}.params"):
         kind = holder.get("contentType")
         if isinstance(kind, str) and not bodies.is_textual(kind):
