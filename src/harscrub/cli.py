@@ -304,7 +304,7 @@ def _run_batch(
     try:
         return scrub_paths(inputs, output, progress=None if quiet else bar, **options)
     except KeyboardInterrupt:
-        bar.stop()
+        bar.stop()  # before the message, which would otherwise land inside the bar
         _fail(
             "interrupted; files done before it are complete, no other was written",
             Exit.INTERRUPTED,
