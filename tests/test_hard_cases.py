@@ -284,3 +284,24 @@ def test_a_report_path_never_holds_a_key_it_redacted() -> None:
     [redaction] = report.redactions
     assert redaction.path == "_vendor.{key}"
     assert redaction.rule == "jwt"
+
+
+def test_original_keys_keep_their_names_when_a_renamed_one_would_collide() -> None:
+    e = entry()
+    e["_vendor"] = {JWT: 1, "[REDACTED]": 2, PAT_SHAPED: 3}
+    first, second = run_twice(har(e), placeholder="mask")
+    vendor = json.loads(first)["log"]["entries"][0]["_vendor"]
+    assert vendor == {"[REDACTED]#": 1, "[REDACTED]": 2, "[REDACTED]##": 3}
+    assert second == first
+
+
+def test_a_short_session_id_as_a_key_or_name_is_a_copy() -> None:
+    """No token shape is this short; the cookie rule found it, and copies go everywhere."""
+    sid = "s3ss10n1d2b4"  # 12 characters
+    e = entry(request_headers=[header("Cookie", f"JSESSIONID={sid}"), header(sid, "1")])
+    e["_vendor"] = {"sessions": {sid: {"password": "x"}}}
+    out = io.BytesIO()
+    report = scrub_stream(io.BytesIO(orjson.dumps(har(e))), out, ruleset=RULESET)
+    leaked = [line for line in out.getvalue().decode().splitlines() if sid in line]
+    assert [line.split(":")[0].strip() for line in leaked] == []  # where, never the value
+    assert all(sid not in r.path for r in report.redactions)

@@ -10,6 +10,7 @@ import contextlib
 import fnmatch
 import os
 import signal
+import time
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -17,12 +18,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
-from harscrub.output import remove_temp_files
+from harscrub.output import INTERRUPTS, hold_interrupts, release_interrupts, remove_temp_files
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
@@ -33,6 +34,7 @@ TOOL_FOLDERS = frozenset(
     {".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "node_modules", "__pycache__"}
 )
 _INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C
+_STOP_WAIT = 10.0  # seconds an interrupted worker has to remove its temp file and leave
 
 Done = Report | Failure
 
@@ -233,23 +235,32 @@ def run_jobs(
     workers = max(1, min(workers or default_workers(), len(jobs)))
     if workers == 1:
         return list(_reported((do_job(job, ruleset, options) for job in jobs), progress))
+    # Interrupts are held while the workers are forked and the jobs queued: a worker takes the
+    # held mask with it, and releases it only once its own handlers are in (_start_worker).
+    held = hold_interrupts()
     pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
+    results: list[Done | None] = [None] * len(jobs)
+    processes: list[Any] = []
     try:
         futures = {pool.submit(_work, job): i for i, job in enumerate(jobs)}
-        results: list[Done] = [None] * len(jobs)  # type: ignore[list-item]  # each set below
-        finished = ((futures[f], _outcome(f, jobs[futures[f]])) for f in as_completed(futures))
-        for i, done in finished:
-            results[i] = done
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        release_interrupts(held)  # one that came meanwhile is raised here, inside the try
+        for future in as_completed(futures):
+            i = futures[future]
+            results[i] = done = _outcome(future, jobs[i])
             if progress is not None:
                 progress.advance(done)
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM): no file starts, and the ones running stop now rather
         # than when done, each removing its temp file on the way out.
-        _stop_workers(pool)
-        pool.shutdown(wait=True, cancel_futures=True)
+        release_interrupts(held)
+        _stop(pool, processes)
+        for job, result in zip(jobs, results, strict=True):
+            if result is None:
+                _remove_temp_file(job)  # a worker stopped while it was making one
         raise
     pool.shutdown()
-    return results
+    return results  # type: ignore[return-value]  # every one set by as_completed
 
 
 def do_job(job: Job, ruleset: Ruleset, options: Options) -> Done:
@@ -298,8 +309,9 @@ _busy = False  # whether a job is running in this worker
 def _start_worker(ruleset: Ruleset, options: Options) -> None:
     global _worker
     _worker = (ruleset, options)
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in INTERRUPTS:
         signal.signal(signum, _interrupt_worker)
+    release_interrupts(set())  # held by run_jobs while this process was forked
 
 
 def _work(job: Job) -> Done:
@@ -320,22 +332,34 @@ def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
     SystemExit and retries sending a result down a pipe nobody reads any more, for ever."""
     if _busy:
         # Once: the pool itself sends SIGTERM again when another worker leaves, and a second
-        # KeyboardInterrupt in the middle of the cleanup would leave the temp file behind.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_IGN)
+        # KeyboardInterrupt in the middle of the cleanup would leave the temp file behind. (A
+        # handler that does nothing, not SIG_IGN: Python raises on a signal it has a handler
+        # for on record but finds ignored.)
+        for signum in INTERRUPTS:
+            signal.signal(signum, _ignore)
         raise KeyboardInterrupt
     os._exit(_INTERRUPTED)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """SIGTERM to every worker: see _interrupt_worker."""
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    pass
+
+
+def _stop(pool: ProcessPoolExecutor, processes: list[Any]) -> None:
+    """Stop every worker (see _interrupt_worker), killing any that has not left in time."""
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14 and later
     if terminate is not None:
         terminate()
-        return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):  # before 3.14
+    for process in processes:  # the same, before 3.14
         with contextlib.suppress(OSError):  # already gone
             process.terminate()
+    deadline = time.monotonic() + _STOP_WAIT
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():  # stuck on a lock a killed sibling held
+            process.kill()
+            process.join()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _remove_temp_file(job: Job) -> None:

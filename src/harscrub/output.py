@@ -7,6 +7,7 @@ import io
 import os
 import secrets
 import shutil
+import signal
 import stat
 import sys
 import tempfile
@@ -79,8 +80,16 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         with _spooled(str(dst), lambda: dst.open("wb")) as sink:
             yield sink
         return
-    fd, tmp = _create_beside(real, str(dst))
+    # Interrupts are held while the temp file is made, so that one cannot land between its
+    # creation and the try that removes it.
+    held = hold_interrupts()
     try:
+        fd, tmp = _create_beside(real, str(dst))
+    except BaseException:
+        release_interrupts(held)
+        raise
+    try:
+        release_interrupts(held)  # one that came meanwhile is raised here, inside the try
         with io.FileIO(fd, "wb") as raw:
             sink = _Sink(raw, str(dst))
             yield sink  # type: ignore[misc]
@@ -99,6 +108,22 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         # Interrupts included: a temp file must never outlive a failed run.
         tmp.unlink(missing_ok=True)
         raise
+
+
+INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+
+
+def hold_interrupts() -> set[signal.Signals] | None:
+    """Block Ctrl-C, SIGTERM and SIGHUP in this thread; returns what release_interrupts needs."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+
+
+def release_interrupts(held: set[signal.Signals] | None) -> None:
+    """Undo hold_interrupts; an interrupt that came in between is raised now."""
+    if held is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def remove_temp_files(dst: Path) -> None:

@@ -79,28 +79,41 @@ def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Fo
 
 def _keys(top: Any, path: str, scan: Scan, found: Found) -> None:
     """Rename the keys that hold a token or a copy of a secret, in every object at or under
-    top, keeping their order. Producers put anything in a key: a header given as an object keyed by
-    its line, a vendor map keyed by session id. Done first, so that no finding's path and no
-    codec sees such a key."""
+    top, keeping their order. Producers put anything in a key: a header given as an object
+    keyed by its line, a vendor map keyed by session id. Done first, so that no finding's path
+    and no codec sees such a key."""
     stack: list[tuple[Any, str]] = [(top, path)]
     while stack:
         value, path = stack.pop()
         if isinstance(value, dict):
-            if any(len(k) >= _MIN_TOKEN for k in value):
+            if not _HAR_KEYS.issuperset(value):
                 _rename_keys(value, path, scan, found)
             stack += ((v, f"{path}.{k}" if path else k) for k, v in value.items())
         elif isinstance(value, list):
             stack += ((v, f"{path}[{i}]") for i, v in enumerate(value))
 
 
-# Shorter keys are names: no token format the rules know is shorter (and HAR's own keys are).
+# The keys HAR 1.2 defines: objects made only of these need no look.
+_HAR_KEYS = frozenset({
+    "log", "version", "creator", "browser", "pages", "entries", "comment", "name",
+    "startedDateTime", "id", "title", "pageTimings", "onContentLoad", "onLoad", "pageref", "time",
+    "request", "response", "cache", "timings", "serverIPAddress", "connection", "method", "url",
+    "httpVersion", "cookies", "headers", "queryString", "postData", "headersSize", "bodySize",
+    "status", "statusText", "content", "redirectURL", "value", "path", "domain", "expires",
+    "httpOnly", "secure", "sameSite", "mimeType", "params", "text", "fileName", "contentType",
+    "size", "compression", "encoding", "beforeRequest", "afterRequest", "lastAccess", "eTag",
+    "hitCount", "blocked", "dns", "connect", "send", "wait", "receive", "ssl",
+})  # fmt: skip
+
+# Shorter text is looked at for copies of the run's secrets only: every token format the rules
+# know is at least this long.
 _MIN_TOKEN = 16
 
 
 def _rename_keys(holder: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
     renamed: dict[str, str] = {}
     for key in holder:
-        if len(key) >= _MIN_TOKEN:
+        if key not in _HAR_KEYS:
             where = f"{path}.{{key}}" if path else "{key}"
             new = _scalar(key, where, partial(_tokens, scan=scan), found)
             if new != key:
@@ -109,10 +122,13 @@ def _rename_keys(holder: dict[str, Any], path: str, scan: Scan, found: Found) ->
         return
     items = list(holder.items())
     holder.clear()
+    taken = {key for key, _ in items if key not in renamed}
     for key, value in items:
         new = renamed.get(key, key)
-        while new in holder:  # two secrets masked alike ([REDACTED]): keep both values
-            new += "#"
+        if key in renamed:
+            while new in taken:  # two secrets masked alike ([REDACTED]): keep both values
+                new += "#"
+            taken.add(new)
         holder[new] = value
 
 
@@ -122,12 +138,14 @@ def _names(items: Any, path: str, scan: Scan, found: Found) -> None:
     if isinstance(items, list):
         for i, item in enumerate(items):
             name = item.get("name") if isinstance(item, dict) else None
-            if isinstance(name, str) and len(name) >= _MIN_TOKEN:
+            if isinstance(name, str) and name:
                 spans_of = partial(_tokens, scan=scan)
                 item["name"] = _scalar(name, f"{path}[{i}].name", spans_of, found)
 
 
 def _tokens(text: str, scan: Scan) -> list[Span]:
+    if len(text) < _MIN_TOKEN:
+        return scan.copies(text)
     return merged(scan.shapes(text, "json"), scan.copies(text))
 
 
