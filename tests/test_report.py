@@ -164,7 +164,7 @@ def test_no_report_is_written_when_the_run_fails_as_a_whole(tmp_path: Path) -> N
     [
         (["{src}", "--check", "--report", "{src}"], "is a HAR this run reads or writes"),
         (["{src}", "-o", "{tmp}/out.har", "--report", "{tmp}/out.har"], "reads or writes"),
-        (["{tmp}", "--check", "--report", "{src}"], "is a HAR this run reads or writes"),
+        (["{tmp}", "--check", "--report", "{src}"], "would be taken for a HAR of this run"),
         (["{src}", "--check", "--report", "{tmp}/no/r.json"], "the report's folder does not"),
         (["{src}", "--check", "--report-format", "sarif"], "give that too"),
     ],
@@ -179,15 +179,16 @@ def test_a_report_never_replaces_a_har(tmp_path: Path, args: list[str], message:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["login.har"]
 
 
-def test_a_report_clashing_with_a_file_found_in_a_folder(tmp_path: Path) -> None:
-    src = tmp_path / "in"
-    src.mkdir()
-    (src / "a.har").write_bytes(SECRET_HAR)
+def test_a_report_clashing_with_an_output_is_refused_after_the_run(tmp_path: Path) -> None:
+    """A named file is taken whatever its name, so only the run knows it: the HAR stays."""
+    notes, other = tmp_path / "notes.txt", tmp_path / "b.har"
+    notes.write_bytes(SECRET_HAR)
+    other.write_bytes(SECRET_HAR)
     out = tmp_path / "out"
-    result = run(str(src), "-o", str(out), "--report", str(out / "a.har"))
+    result = run(str(notes), str(other), "-o", str(out), "--report", str(out / "notes.txt"))
     assert result.exit_code == 2
     assert "is a HAR this run reads or writes" in result.stderr
-    assert_no_secret((out / "a.har").read_bytes())  # the HAR, not a report over it
+    assert_no_secret((out / "notes.txt").read_bytes())  # the HAR, not a report over it
 
 
 def test_a_report_to_stdout_by_another_name_is_refused(tmp_path: Path) -> None:
@@ -209,6 +210,34 @@ def test_stdout_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
     with open("/dev/full", "wb") as full:
         done = subprocess.run(
             [sys.executable, "-m", "harscrub", "--check", "-q", str(src)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr == b"harscrub: <stdout>: cannot write (No space left on device)\n"
+
+
+def test_a_report_named_like_a_har_in_a_walked_folder_is_refused_up_front(
+    tmp_path: Path,
+) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.har").write_bytes(SECRET_HAR)
+    for report in (src / "report.har", tmp_path / "out" / "sub" / "r.har"):
+        result = run(str(src), "-o", str(tmp_path / "out"), "--report", str(report))
+        assert result.exit_code == 2
+        assert "would be taken for a HAR of this run" in result.stderr
+        assert (src / "a.har").read_bytes() == SECRET_HAR
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["rules"], ["--help"], ["--version"]])
+def test_other_commands_on_a_full_stdout_are_one_line(args: list[str]) -> None:
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "harscrub", *args],
             stdout=full,
             stderr=subprocess.PIPE,
             check=False,

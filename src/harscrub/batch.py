@@ -128,6 +128,11 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
+def name_matches(name: str, patterns: Sequence[str]) -> bool:
+    """Whether a file name matches one of the patterns, without regard to case."""
+    return any(fnmatch.fnmatchcase(name.lower(), p.lower()) for p in patterns)
+
+
 def find_hars(
     paths: Sequence[Path], patterns: Sequence[str] = PATTERNS, *, exclude: Path | None = None
 ) -> Found:
@@ -136,7 +141,6 @@ def find_hars(
     exclude (the output folder) is not walked, so a second run does not take the first run's
     output for input; nor are TOOL_FOLDERS.
     """
-    lowered = [p.lower() for p in patterns]
     files: list[tuple[Path, Path | None]] = []
     skipped: list[Skipped] = []
     failures: list[Failure] = []
@@ -172,7 +176,7 @@ def find_hars(
                 elif not _is_file(child):
                     if child.is_symlink():
                         skipped.append(Skipped(str(child_path), "a symlink to nothing"))
-                elif any(fnmatch.fnmatchcase(child.name.lower(), p) for p in lowered):
+                elif name_matches(child.name, patterns):
                     files.append((child_path, path))
                 else:
                     unmatched += 1

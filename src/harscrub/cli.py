@@ -18,7 +18,7 @@ import orjson
 
 from harscrub import __version__
 from harscrub.api import check_file, scrub_file
-from harscrub.batch import PATTERNS, scrub_paths
+from harscrub.batch import PATTERNS, name_matches, scrub_paths
 from harscrub.config import Config, find_config, load_config
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
@@ -74,6 +74,12 @@ class _DefaultToScrub(click.Group):
         if not args or args[0] not in self.commands:
             args = ["scrub", *args]
         return super().parse_args(ctx, args)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as e:  # stdout closed or full under --help, --version or `rules`
+            _stdout_failed(e)
 
 
 @click.group(cls=_DefaultToScrub, context_settings={"help_option_names": ["-h", "--help"]})
@@ -229,7 +235,9 @@ def scrub(
         if report_format is not None and report_path is None:
             raise UsageError("--report-format says how to write --report PATH; give that too")
         if report_path is not None:
-            _check_report_path(report_path, inputs, output, check=check)
+            _check_report_path(
+                report_path, inputs, output, check=check, batch=batch, patterns=patterns or PATTERNS
+            )
         if batch:
             result = _run_batch(
                 inputs,
@@ -275,7 +283,13 @@ def _check_usage(
 
 
 def _check_report_path(
-    path: str, inputs: tuple[str, ...], output: str | None, *, check: bool
+    path: str,
+    inputs: tuple[str, ...],
+    output: str | None,
+    *,
+    check: bool,
+    batch: bool,
+    patterns: tuple[str, ...],
 ) -> None:
     """Refuse, before any work, a report that would mix with the HAR on stdout, overwrite a
     file the run reads or writes, or has no folder to go in."""
@@ -285,6 +299,12 @@ def _check_report_path(
             raise UsageError("the HAR goes to stdout; give --report a file name")
         return
     _refuse_clash(Path(path), [*inputs, output])
+    walked = [Path(p) for p in inputs if p != STDIO and Path(p).is_dir()]
+    written = [Path(output)] if batch and output is not None else []
+    if name_matches(Path(path).name, patterns) and any(
+        _inside(Path(path), folder) for folder in walked + written
+    ):
+        raise UsageError(f"{path}: would be taken for a HAR of this run; name the report apart")
     folder = Path(path).parent
     in_output = output is not None and Path(output) in (folder, *folder.parents)
     if not folder.is_dir() and not in_output:  # a batch makes its output folder
@@ -380,6 +400,10 @@ def _is_stdout(path: str) -> bool:
         return os.path.samestat(os.stat(path), os.fstat(sys.stdout.fileno()))
     except (OSError, ValueError, AttributeError):  # no such file; stdout closed or not a file
         return False
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.abspath(folder)) in Path(os.path.abspath(path)).parents
 
 
 def _same_file(a: Path, b: Path) -> bool:

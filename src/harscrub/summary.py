@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from harscrub.report import Failure, Report, RunReport
+from harscrub.report import Failure, Report, RunReport, utf8
 
 MAX_FILES_SHOWN = 40  # per-file rows beyond this would scroll the totals away; --report has all
 
 
 def printable(text: str) -> str:
-    """text on one line: control characters shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    """text on one line: control characters shown escaped, and a file name's undecodable bytes
+    as the reports spell them (\\xe9)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in utf8(text))
 
 
 def print_tables(run: RunReport, stream: TextIO) -> None:
