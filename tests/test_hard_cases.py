@@ -305,3 +305,27 @@ def test_a_short_session_id_as_a_key_or_name_is_a_copy() -> None:
     leaked = [line for line in out.getvalue().decode().splitlines() if sid in line]
     assert [line.split(":")[0].strip() for line in leaked] == []  # where, never the value
     assert all(sid not in r.path for r in report.redactions)
+
+
+def test_tokens_as_json_body_keys_and_as_query_and_form_names() -> None:
+    sid = "s3ss10n1d2b4"
+    e = entry(
+        f"https://app.test/x?{sid}=1&page=2",
+        request_headers=[header("Cookie", f"JSESSIONID={sid}")],
+    )
+    e["request"]["queryString"] = [{"name": sid, "value": "1"}, {"name": "page", "value": "2"}]
+    e["request"]["postData"] = {
+        "mimeType": "application/x-www-form-urlencoded",
+        "text": f"{PAT_SHAPED}=1&page=2",
+    }
+    e["response"]["content"] = {
+        "mimeType": "application/json",
+        "text": json.dumps({PAT_SHAPED: {"n": 1}, "page": 2}),
+    }
+    first, second = run_twice(har(e), placeholder="mask")
+    out = json.loads(first)["log"]["entries"][0]
+    assert out["request"]["url"] == "https://app.test/x?[REDACTED]=1&page=2"
+    assert out["request"]["queryString"][0]["name"] == "[REDACTED]"
+    assert out["request"]["postData"]["text"] == "[REDACTED]=1&page=2"
+    assert json.loads(out["response"]["content"]["text"]) == {"[REDACTED]": {"n": 1}, "page": 2}
+    assert second == first

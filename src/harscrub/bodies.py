@@ -14,7 +14,7 @@ import orjson
 import regex
 
 from harscrub.escapes import FORM, HTML, JSON_STRING, QUERY
-from harscrub.spans import Scan, Span, merged, shifted
+from harscrub.spans import MIN_TOKEN, Scan, Span, merged, shifted, tokens_in_name
 from harscrub.urls import SCHEME, is_encoded_url, is_url, params, scrub_url
 
 BodyCodec = Callable[[str, str, Scan], list[Span]]
@@ -91,6 +91,9 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
         first = token[0]
         if first == '"' and _is_key(text, m.end()):
             key = JSON_STRING.decode(token[1:-1])
+            if len(key) >= MIN_TOKEN:  # a key holding a token (shorter keys: see README)
+                keyed = partial(tokens_in_name, scan=scan)
+                found += shifted(JSON_STRING.spans(token[1:-1], keyed), m.start() + 1)
             continue
         # What a value, or a container opened here, sits under: its key, else its array's.
         name = key if key is not None else (names[-1] if names else "")

@@ -23,7 +23,7 @@ import regex
 
 from harscrub import bodies
 from harscrub.escapes import QUERY
-from harscrub.spans import Hit, Scan, Span, apply, merged
+from harscrub.spans import Hit, Scan, Span, apply, tokens_in_name
 
 Found = list[tuple[str, Hit]]
 """(path of the HAR field, what was removed from it)."""
@@ -105,17 +105,13 @@ _HAR_KEYS = frozenset({
     "hitCount", "blocked", "dns", "connect", "send", "wait", "receive", "ssl",
 })  # fmt: skip
 
-# Shorter text is looked at for copies of the run's secrets only: every token format the rules
-# know is at least this long.
-_MIN_TOKEN = 16
-
 
 def _rename_keys(holder: dict[str, Any], path: str, scan: Scan, found: Found) -> None:
     renamed: dict[str, str] = {}
     for key in holder:
         if key not in _HAR_KEYS:
             where = f"{path}.{{key}}" if path else "{key}"
-            new = _scalar(key, where, partial(_tokens, scan=scan), found)
+            new = _scalar(key, where, partial(tokens_in_name, scan=scan), found)
             if new != key:
                 renamed[key] = new
     if not renamed:
@@ -139,14 +135,8 @@ def _names(items: Any, path: str, scan: Scan, found: Found) -> None:
         for i, item in enumerate(items):
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and name:
-                spans_of = partial(_tokens, scan=scan)
+                spans_of = partial(tokens_in_name, scan=scan)
                 item["name"] = _scalar(name, f"{path}[{i}].name", spans_of, found)
-
-
-def _tokens(text: str, scan: Scan) -> list[Span]:
-    if len(text) < _MIN_TOKEN:
-        return scan.copies(text)
-    return merged(scan.shapes(text, "json"), scan.copies(text))
 
 
 def _message(

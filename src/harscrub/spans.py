@@ -93,3 +93,17 @@ def merged(*groups: Iterable[Span]) -> list[Span]:
             starts.insert(i, span.start)
             kept.insert(i, span)
     return kept
+
+
+# Shorter text is looked at for copies of the run's secrets only: every token format the rules
+# know is at least this long.
+MIN_TOKEN = 16
+
+
+def tokens_in_name(text: str, scan: Scan) -> list[Span]:
+    """Spans in a name or key (which no name rule looks at): token shapes and copies of the
+    run's secrets. A header line split in the wrong place, or a map keyed by session id, puts
+    a secret there."""
+    if len(text) < MIN_TOKEN:
+        return scan.copies(text)
+    return merged(scan.shapes(text, "json"), scan.copies(text))

@@ -13,7 +13,7 @@ from functools import partial
 import regex
 
 from harscrub.escapes import PATH, QUERY, Escapes
-from harscrub.spans import Scan, Span, merged, shifted
+from harscrub.spans import Scan, Span, merged, shifted, tokens_in_name
 
 SCHEME = r"[A-Za-z][A-Za-z0-9+.-]{0,31}"  # "https", "postgres+srv"; short, for linear scans
 URL = regex.compile(rf"{SCHEME}://[^\s]*")
@@ -75,6 +75,7 @@ def params(text: str, offset: int, scan: Scan, place: str, codec: Escapes = QUER
     for pair in text.split("&"):
         name, eq, value = pair.partition("=")
         if eq:
+            found += shifted(codec.spans(name, partial(tokens_in_name, scan=scan)), offset + pos)
             under_name = partial(scan.under_name, place=place, name=codec.decode(name))
             found += shifted(codec.spans(value, under_name), offset + pos + len(name) + 1)
         elif pair:
