@@ -410,7 +410,7 @@ def test_a_killed_worker_fails_its_file_and_the_run_ends(tmp_path: Path) -> None
     finally:
         proc.kill()
     assert proc.returncode == 2
-    assert f"failed: {fifo}: not done: a worker process died" in stderr.decode()
+    assert f"failed: {fifo}: not done: the workers stopped when one of them died" in stderr.decode()
     assert sorted(p.name for p in out.iterdir()) == ["a.har"]
 
 

@@ -242,7 +242,11 @@ def run_jobs(
     # Interrupts are held while the workers are forked and the jobs queued: a worker takes the
     # held mask with it, and releases it only once its own handlers are in (_start_worker).
     held = hold_interrupts()
-    pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
+    try:
+        pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
+    except BaseException:
+        release_interrupts(held)
+        raise
     results: list[Done | None] = [None] * len(jobs)
     processes: list[Any] = []
     try:
@@ -293,9 +297,8 @@ def _outcome(future: Future[Done], job: Job) -> Done:
         # A worker was killed (by the OOM killer, say); every worker then stops, and files not
         # done are listed. The killed one could not remove its temp file: that is done here.
         _remove_temp_file(job)
-        return Failure(
-            str(job.source), f"{job.source}: not done: a worker process died (out of memory?)"
-        )
+        reason = "the workers stopped when one of them died (out of memory?)"
+        return Failure(str(job.source), f"{job.source}: not done: {reason}")
 
 
 def _reported(results: Iterable[Done], progress: Progress | None) -> Iterator[Done]:
