@@ -7,6 +7,8 @@ import pytest
 
 from harscrub.rules import Ruleset, load_ruleset
 
+from .factories import SECRET_HAR
+
 CORPUS = Path(
     os.environ.get("HARSCRUB_CORPUS", Path(__file__).resolve().parents[2] / "shared/corpus/real")
 )
@@ -23,3 +25,11 @@ def corpus() -> Path:
 def ruleset() -> Ruleset:
     """The built-in rules, loaded once: tests never change a Ruleset."""
     return load_ruleset()
+
+
+@pytest.fixture
+def src(tmp_path: Path) -> Path:
+    """login.har, holding SECRET_HAR, alone in a fresh folder."""
+    path = tmp_path / "login.har"
+    path.write_bytes(SECRET_HAR)
+    return path

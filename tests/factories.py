@@ -66,3 +66,17 @@ def har(*entries: dict[str, Any], **log: Any) -> dict[str, Any]:
 
 def har_bytes(*entries: dict[str, Any], **log: Any) -> bytes:
     return orjson.dumps(har(*entries, **log))
+
+
+# One entry holding a bearer token and a session cookie in every place a cookie goes.
+SECRET_HAR = har_bytes(
+    entry(
+        request_headers=[
+            header("Authorization", f"Bearer {BEARER_CANARY}"),
+            header("Cookie", f"sid={CANARY}"),
+        ],
+        response_headers=[header("Set-Cookie", f"sid={CANARY}; Path=/; HttpOnly")],
+        request_cookies=[{"name": "sid", "value": CANARY}],
+    ),
+    pages=[{"id": "page_1", "title": "Zürich"}],
+)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,8 @@ from harscrub.options import Options
 from harscrub.report import Failure, Report
 from harscrub.rules import Ruleset
 
-from .factories import CANARY, entry, har_bytes, header
-from .test_cli import SECRET_HAR, assert_no_secret, run
+from .factories import CANARY, SECRET_HAR, entry, har_bytes, header
+from .test_cli import assert_no_secret, run
 
 CLEAN_HAR = har_bytes(entry("https://app.test/public", request_headers=[header("Accept", "*/*")]))
 BROKEN_HAR = SECRET_HAR[:-40]
@@ -311,17 +312,16 @@ def harscrub(args: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
-    tmp_path: Path, signum: int
-) -> None:
-    """A worker blocked mid-file (its input a pipe that never ends) is stopped, not waited for."""
+@contextlib.contextmanager
+def one_done_one_stuck(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path, Path]]:
+    """harscrub -j 2 on a.har and on a pipe that never ends, paused once a.har is written and
+    the pipe's temp file made. Yields (process, pipe, output folder); the pipe stays open
+    until the block ends, so the caller acts on a worker that is still mid-file."""
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
     fifo = tmp_path / "stuck.har"
     os.mkfifo(fifo)
     out = tmp_path / "out"
-    args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
-    proc = harscrub(args)
+    proc = harscrub([str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"])
     try:
         with fifo.open("wb") as writer:
             writer.write(SECRET_HAR[:-10])  # the rest never comes
@@ -330,10 +330,19 @@ def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
             while not (out / "a.har").exists() or not list(out.glob(".stuck.har.*.tmp")):
                 assert time.monotonic() < deadline, "harscrub never got to both files"
                 time.sleep(0.02)
-            proc.send_signal(signum)  # to harscrub alone, as `kill` or a job runner would
-            _, stderr = proc.communicate(timeout=20)
+            yield proc, fifo, out
     finally:
         proc.kill()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupted_batch_leaves_no_temp_file_and_no_half_output(
+    tmp_path: Path, signum: int
+) -> None:
+    """A worker blocked mid-file (its input a pipe that never ends) is stopped, not waited for."""
+    with one_done_one_stuck(tmp_path) as (proc, _, out):
+        proc.send_signal(signum)  # to harscrub alone, as `kill` or a job runner would
+        _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130
     assert stderr.decode().splitlines()[-1] == (
         "harscrub: interrupted; files done before it are complete, no other was written"
@@ -391,24 +400,9 @@ def worker_reading(parent: int, path: Path) -> int:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_a_killed_worker_fails_its_file_and_the_run_ends(tmp_path: Path) -> None:
     """As when the OOM killer takes a worker: the run ends, the file is named, no temp file."""
-    (tmp_path / "a.har").write_bytes(SECRET_HAR)
-    fifo = tmp_path / "stuck.har"
-    os.mkfifo(fifo)
-    out = tmp_path / "out"
-    args = [str(tmp_path / "a.har"), str(fifo), "-o", str(out), "-j", "2"]
-    proc = harscrub(args)
-    try:
-        with fifo.open("wb") as writer:
-            writer.write(SECRET_HAR[:-10])
-            writer.flush()
-            deadline = time.monotonic() + 20
-            while not (out / "a.har").exists() or not list(out.glob(".stuck.har.*.tmp")):
-                assert time.monotonic() < deadline, "harscrub never got to both files"
-                time.sleep(0.02)
-            os.kill(worker_reading(proc.pid, fifo), signal.SIGKILL)
-            _, stderr = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+    with one_done_one_stuck(tmp_path) as (proc, fifo, out):
+        os.kill(worker_reading(proc.pid, fifo), signal.SIGKILL)
+        _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 2
     assert f"failed: {fifo}: not done: the workers stopped when one of them died" in stderr.decode()
     assert sorted(p.name for p in out.iterdir()) == ["a.har"]

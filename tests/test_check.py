@@ -12,35 +12,28 @@ from harscrub.api import check_file, check_stream, scrub_file
 from harscrub.options import Options
 from harscrub.rules import Ruleset
 
-from .factories import BEARER_CANARY, CANARY, entry, har_bytes, header
-from .test_cli import SECRET_HAR, assert_no_secret, run
+from .factories import BEARER_CANARY, CANARY, SECRET_HAR, entry, har_bytes, header
+from .test_cli import assert_no_secret, run
 
 
-@pytest.fixture
-def dirty(tmp_path: Path) -> Path:
-    path = tmp_path / "login.har"
-    path.write_bytes(SECRET_HAR)
-    return path
-
-
-def test_a_dirty_har_fails_with_where_and_which_rule(dirty: Path) -> None:
-    result = run("--check", str(dirty))
+def test_a_dirty_har_fails_with_where_and_which_rule(src: Path) -> None:
+    result = run("--check", str(src))
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    where = f"{dirty}:1: entry 0 GET https://app.test/api: "
+    where = f"{src}:1: entry 0 GET https://app.test/api: "
     assert f"{where}request.headers[0].value (authorization)" in lines
     assert f"{where}request.cookies[0].value (session-cookie)" in lines
     assert f"{where}response.headers[0].value (session-cookie)" in lines
     assert len(lines) == 4
     assert "4 values to redact in 1 of 1 file" in result.stderr
     assert_no_secret(result.stdout, result.stderr)
-    assert sorted(p.name for p in dirty.parent.iterdir()) == ["login.har"]  # nothing written
-    assert dirty.read_bytes() == SECRET_HAR
+    assert sorted(p.name for p in src.parent.iterdir()) == ["login.har"]  # nothing written
+    assert src.read_bytes() == SECRET_HAR
 
 
-def test_harscrubs_own_output_passes(dirty: Path) -> None:
-    clean = dirty.with_name("clean.har")
-    assert run(str(dirty), "-o", str(clean)).exit_code == 0
+def test_harscrubs_own_output_passes(src: Path) -> None:
+    clean = src.with_name("clean.har")
+    assert run(str(src), "-o", str(clean)).exit_code == 0
     result = run("--check", str(clean))
     assert result.exit_code == 0
     assert result.stdout == ""
@@ -48,22 +41,22 @@ def test_harscrubs_own_output_passes(dirty: Path) -> None:
 
 
 @pytest.mark.parametrize("style", ["tag", "mask", "drop"])
-def test_every_placeholder_style_passes_check_and_is_a_fixed_point(dirty: Path, style: str) -> None:
-    once, twice = dirty.with_name("once.har"), dirty.with_name("twice.har")
-    assert run(str(dirty), "-o", str(once), "--placeholder", style).exit_code == 0
+def test_every_placeholder_style_passes_check_and_is_a_fixed_point(src: Path, style: str) -> None:
+    once, twice = src.with_name("once.har"), src.with_name("twice.har")
+    assert run(str(src), "-o", str(once), "--placeholder", style).exit_code == 0
     assert run("--check", str(once), "--placeholder", style).exit_code == 0
     assert run(str(once), "-o", str(twice), "--placeholder", style).exit_code == 0
     assert twice.read_bytes() == once.read_bytes()
 
 
-def test_quiet_keeps_the_list_and_drops_the_summary(dirty: Path) -> None:
-    result = run("--check", "-q", str(dirty))
+def test_quiet_keeps_the_list_and_drops_the_summary(src: Path) -> None:
+    result = run("--check", "-q", str(src))
     assert result.exit_code == 1
     assert len(result.stdout.splitlines()) == 4
     assert result.stderr == ""
 
 
-def test_stdin(dirty: Path) -> None:
+def test_stdin() -> None:
     result = run("--check", "-", input=SECRET_HAR)
     assert result.exit_code == 1
     assert result.stdout.startswith("<stdin>:1: entry 0 GET")
@@ -79,16 +72,16 @@ def test_a_bad_har_is_exit_2_not_clean(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("flag", [["-o", "x.har"], ["--in-place"]])
-def test_check_writes_nothing_so_takes_no_output(dirty: Path, flag: list[str]) -> None:
-    result = run("--check", str(dirty), *flag)
+def test_check_writes_nothing_so_takes_no_output(src: Path, flag: list[str]) -> None:
+    result = run("--check", str(src), *flag)
     assert result.exit_code == 2
     assert "--check writes nothing" in result.stderr
 
 
-def test_findings_of_a_check_are_the_findings_of_a_scrub(dirty: Path, ruleset: Ruleset) -> None:
+def test_findings_of_a_check_are_the_findings_of_a_scrub(src: Path, ruleset: Ruleset) -> None:
     options = Options()  # one key for both runs: equal tags
-    checked = check_file(dirty, ruleset=ruleset, options=options)
-    scrubbed = scrub_file(dirty, dirty.with_name("out.har"), ruleset=ruleset, options=options)
+    checked = check_file(src, ruleset=ruleset, options=options)
+    scrubbed = scrub_file(src, src.with_name("out.har"), ruleset=ruleset, options=options)
     assert checked.redactions == scrubbed.redactions
     assert checked.output is None
     assert checked.entries == scrubbed.entries == 1

@@ -19,20 +19,8 @@ from click.testing import CliRunner, Result
 
 from harscrub import __version__, cli
 
-from .factories import BEARER_CANARY, CANARY, entry, har_bytes, header
+from .factories import BEARER_CANARY, CANARY, SECRET_HAR, entry, har_bytes
 from .test_rules import REPO_RULES
-
-SECRET_HAR = har_bytes(
-    entry(
-        request_headers=[
-            header("Authorization", f"Bearer {BEARER_CANARY}"),
-            header("Cookie", f"sid={CANARY}"),
-        ],
-        response_headers=[header("Set-Cookie", f"sid={CANARY}; Path=/; HttpOnly")],
-        request_cookies=[{"name": "sid", "value": CANARY}],
-    ),
-    pages=[{"id": "page_1", "title": "Zürich"}],
-)
 
 
 def run(*args: str, input: bytes | None = None) -> Result:
@@ -44,13 +32,6 @@ def assert_no_secret(*texts: str | bytes) -> None:
         data = text.encode() if isinstance(text, str) else text
         assert CANARY.encode() not in data
         assert BEARER_CANARY.encode() not in data
-
-
-@pytest.fixture
-def src(tmp_path: Path) -> Path:
-    path = tmp_path / "login.har"
-    path.write_bytes(SECRET_HAR)
-    return path
 
 
 def test_writes_clean_har_and_says_where(src: Path) -> None:

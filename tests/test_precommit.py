@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .test_cli import SECRET_HAR, assert_no_secret
+from .factories import SECRET_HAR
+from .test_cli import assert_no_secret
 
 ROOT = Path(__file__).resolve().parents[1]
 GIT = shutil.which("git") or "git"

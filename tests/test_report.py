@@ -15,8 +15,8 @@ import pytest
 import harscrub
 from harscrub.report import REPORT_VERSION
 
-from .factories import BEARER_CANARY, CANARY, entry, har, header
-from .test_cli import SECRET_HAR, assert_no_secret, run
+from .factories import BEARER_CANARY, CANARY, SECRET_HAR, entry, har, header
+from .test_cli import assert_no_secret, run
 
 SCHEMA = json.loads((Path(harscrub.__file__).parent / "report.schema.json").read_text())
 

@@ -23,7 +23,13 @@ from typing import Any, Literal, Protocol
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
-from harscrub.output import INTERRUPTS, hold_interrupts, release_interrupts, remove_temp_files
+from harscrub.output import (
+    INTERRUPTS,
+    hold_interrupts,
+    real_path,
+    release_interrupts,
+    remove_temp_files,
+)
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
@@ -95,7 +101,7 @@ def scrub_paths(
         raise UsageError(f"{bad[0]}: a pattern matches file names, not paths; drop the folder")
     out = Path(out_dir) if out_dir is not None else None
     roots = [Path(p) for p in paths]
-    if out is not None and any(_real(out) == _real(p) for p in roots if p.is_dir()):
+    if out is not None and any(real_path(out) == real_path(p) for p in roots if p.is_dir()):
         raise UsageError(f"{out_dir}: is an input folder; use --in-place to rewrite its files")
     found = find_hars(roots, patterns, exclude=out)
     action: Action = "check" if check else "in-place" if in_place else "write"
@@ -195,11 +201,11 @@ def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[J
         for source, _ in found.files:
             # One file reached twice (named twice, through a symlink): done once. Hard links
             # are separate paths: --in-place replaces each, so no copy keeps the secrets.
-            if _real(source) not in seen:
-                seen.add(_real(source))
+            if real_path(source) not in seen:
+                seen.add(real_path(source))
                 jobs.append(Job(source, action))
         return jobs
-    inputs = {_real(source) for source, _ in found.files}
+    inputs = {real_path(source) for source, _ in found.files}
     targets: dict[Path, Path] = {}
     for source, root in found.files:
         if out_dir is not None:
@@ -211,7 +217,7 @@ def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[J
                 f"{root}: is a folder; say where its files go with -o DIR, "
                 "or use --in-place or --check"
             )
-        key = _real(output)
+        key = real_path(output)
         if key in targets:
             raise UsageError(f"{targets[key]} and {source} would both be written to {output}")
         if key in inputs:
@@ -402,10 +408,6 @@ def _remove_empty(folders: list[Path]) -> None:
     for folder in reversed(folders):
         with contextlib.suppress(OSError):  # not empty: something was written there
             folder.rmdir()
-
-
-def _real(path: Path) -> Path:
-    return Path(os.path.realpath(path))
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

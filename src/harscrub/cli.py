@@ -22,7 +22,7 @@ from harscrub.batch import PATTERNS, name_matches, scrub_paths
 from harscrub.config import Config, find_config, load_config
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
-from harscrub.output import STDIO, atomic_output
+from harscrub.output import STDIO, atomic_output, real_path
 from harscrub.redact import STYLES
 from harscrub.report import RunReport, to_json
 from harscrub.rules import PLACES, Ruleset, load_ruleset
@@ -231,12 +231,13 @@ def scrub(
         ruleset = _ruleset(settings, config)
         options = _options(settings, config, indent=not compact)
         batch = _is_batch(inputs, output)
+        patterns = patterns or PATTERNS
         _check_usage(inputs, output, batch=batch, check=check, in_place=in_place)
         if report_format is not None and report_path is None:
             raise UsageError("--report-format says how to write --report PATH; give that too")
         if report_path is not None:
             _check_report_path(
-                report_path, inputs, output, check=check, batch=batch, patterns=patterns or PATTERNS
+                report_path, inputs, output, check=check, batch=batch, patterns=patterns
             )
         if batch:
             result = _run_batch(
@@ -244,7 +245,7 @@ def scrub(
                 output,
                 in_place=in_place,
                 check=check,
-                patterns=patterns or PATTERNS,
+                patterns=patterns,
                 workers=jobs,
                 ruleset=ruleset,
                 options=options,
@@ -313,7 +314,7 @@ def _check_report_path(
 
 def _refuse_clash(report: Path, paths: Iterable[str | None]) -> None:
     for other in paths:
-        if other not in (None, STDIO) and _same_file(report, Path(other)):
+        if other not in (None, STDIO) and real_path(report) == real_path(Path(other)):
             raise UsageError(f"{report}: is a HAR this run reads or writes; name the report apart")
 
 
@@ -404,13 +405,6 @@ def _is_stdout(path: str) -> bool:
 
 def _inside(path: Path, folder: Path) -> bool:
     return Path(os.path.abspath(folder)) in Path(os.path.abspath(path)).parents
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one does not exist yet
-        return os.path.abspath(a) == os.path.abspath(b)
 
 
 @main.command("rules", context_settings={"help_option_names": ["-h", "--help"]})

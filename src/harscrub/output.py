@@ -72,7 +72,7 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         with _spooled("<stdout>", lambda: contextlib.nullcontext(sys.stdout.buffer)) as sink:
             yield sink
         return
-    real = Path(os.path.realpath(dst))
+    real = real_path(dst)
     if real.is_dir():
         raise OutputError(f"{dst}: is a directory; give a file name")
     if _is_stream(dst):
@@ -110,6 +110,12 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         raise
 
 
+def real_path(path: Path) -> Path:
+    """The file a write to path lands on: atomic_output replaces this one, through symlinks.
+    Two paths with one real path are one output; hard links are not (each is replaced alone)."""
+    return Path(os.path.realpath(path))
+
+
 INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
@@ -129,7 +135,7 @@ def release_interrupts(held: set[signal.Signals] | None) -> None:
 def remove_temp_files(dst: Path) -> None:
     """Remove the temp files atomic_output left beside dst: only a process killed outright
     (SIGKILL, the OOM killer) leaves one, and then whoever ran it cleans up."""
-    real = Path(os.path.realpath(dst))
+    real = real_path(dst)
     prefix = f".{real.name}."
     with contextlib.suppress(OSError):
         for tmp in real.parent.iterdir():
