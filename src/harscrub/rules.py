@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import regex
+from ahocorasick_rs import AhoCorasick, MatchKind
 
 from harscrub.errors import RuleError
 from harscrub.plugins import Detector, RegexDetector, load_detectors
@@ -30,6 +31,7 @@ _ID = regex.compile(r"[a-z0-9][a-z0-9-]*")
 # access_token, accessToken, Access-Token and user[access.token] alike.
 _SEPARATORS = str.maketrans("", "", "-_.[]: \t")
 # A '-' or '_' outside a character class can never match a normalized name.
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
 _CLASSES = regex.compile(r"\\.|\[(?:\\.|[^\]\\])*\]")
 
 
@@ -108,32 +110,39 @@ class Ruleset:
 
 
 class ShapeIndex:
-    """Which shape rules can match a text, by looking for each distinct keyword once.
+    """Which shape rules can match a text, found by one pass over it for every keyword.
 
-    Looping over a hundred rules with ``any(keyword in text ...)`` for every string of a HAR
-    costs more than everything else together. Keywords grouped under their first two letters
-    are looked for only when those letters are there; one regex of all keywords was measured
-    slower still (the regex module tries every alternative at every position).
+    Most strings of a HAR hold no keyword at all, so this decides what most texts cost: an
+    Aho-Corasick automaton looks for all keywords at once, measured 15 times faster on large
+    bodies than a str.find per keyword, and faster than any one regex of them all.
     """
 
     def __init__(self, rules: tuple[Rule, ...]) -> None:
         self._rules = rules
         self._always = frozenset(r.id for r in rules if not r.keywords)
-        groups: dict[str, dict[str, frozenset[str]]] = {}
-        for word in {k for r in rules for k in r.keywords}:
-            ids = frozenset(r.id for r in rules if word in r.keywords)
-            groups.setdefault(word[:2], {})[word] = ids
-        self._groups = tuple((head, tuple(words.items())) for head, words in groups.items())
+        words = sorted({k for r in rules for k in r.keywords})
+        self._ids = [frozenset(r.id for r in rules if word in r.keywords) for word in words]
+        # Overlapping matches, so that "sk" is seen inside "sk_live_" too.
+        self._finder = AhoCorasick(words, matchkind=MatchKind.Standard) if words else None
 
     def candidates(self, lowered: str) -> list[Rule]:
         """The rules worth running on a text, given in lower case, in rule order."""
+        found = self._keywords_in(lowered) if self._finder else []
+        if not found and not self._always:
+            return []
         ids = set(self._always)
-        for head, words in self._groups:
-            if head in lowered:
-                for word, rule_ids in words:
-                    if word in lowered:
-                        ids |= rule_ids
-        return [r for r in self._rules if r.id in ids] if ids else []
+        for index in found:
+            ids |= self._ids[index]
+        return [r for r in self._rules if r.id in ids]
+
+    def _keywords_in(self, lowered: str) -> set[int]:
+        try:
+            found = self._finder.find_matches_as_indexes(lowered, overlapping=True)
+        except UnicodeEncodeError:  # a lone surrogate, as browsers write: no keyword holds one
+            found = self._finder.find_matches_as_indexes(
+                _SURROGATE.sub("\ufffd", lowered), overlapping=True
+            )
+        return {index for index, _, _ in found}
 
 
 def _is_shape_only(rule: Rule) -> bool:
