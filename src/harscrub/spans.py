@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -46,6 +47,14 @@ class Scan(Protocol):
 
     def in_text(self, text: str, place: str) -> list[Span]:
         """Spans in free text: URLs, key/value pairs and token shapes inside it."""
+        ...
+
+    def names_secret(self, place: str, name: str) -> bool:
+        """Whether a name rule takes values by this name at this place."""
+        ...
+
+    def trial(self) -> AbstractContextManager[None]:
+        """Scans in this block remember no secret: they only ask whether anything is there."""
         ...
 
     def shapes(self, text: str, place: str) -> list[Span]:
