@@ -11,20 +11,22 @@ be words.
 from __future__ import annotations
 
 import re  # not the regex module: these are the hottest patterns, and re runs them 3x faster
+from collections.abc import Set as AbstractSet
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
 T = TypeVar("T")  # what the caller keeps about a removed secret
+S = TypeVar("S", str, bytes)
 
 MIN_LENGTH = 8
 _MIN_PLAIN_LENGTH = 16
 _CHARS = r"\w.~+/%@!$*()',|-"
 _TOKEN = re.compile(rf"[{_CHARS}]{{8,}}=*")
-# A text that is all ASCII, as most are, is split with the ASCII form of \w: the same
-# tokens, in half the time.
-_ASCII_TOKEN = re.compile(_TOKEN.pattern, re.ASCII)
-_PART = re.compile(rf"[{_CHARS.replace('/', '')}]{{8,}}=*")  # a token's parts between '/'
-_ASCII_PART = re.compile(_PART.pattern, re.ASCII)
+# An ASCII text, as most are, is tested as bytes: every byte that is no token character
+# (and '=') becomes a blank, and splitting there gives each token without its trailing '='.
+# That is 2 to 3 times faster than the regex on large bodies.
+_ASCII_TOKEN_CHAR = re.compile(f"[{_CHARS}]", re.ASCII)
+_BLANKS = bytes(c if _ASCII_TOKEN_CHAR.match(chr(c)) else 0x20 for c in range(256))
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _MAX_SECRETS = 100_000  # memory stays bounded on an archive of secrets
@@ -35,6 +37,7 @@ class Copies(Generic[T]):
     def __init__(self) -> None:
         self._secrets: dict[str, T] = {}  # secret (and its percent-encoded form) -> T
         self._odd: dict[str, T] = {}  # secrets that are no single token, looked for as they are
+        self._ascii_words: set[bytes] = set()  # each ASCII secret without its trailing '='
 
     def remember(self, secret: str, about: T, *, surely_secret: bool = True) -> None:
         """Look for copies of secret from now on.
@@ -50,8 +53,12 @@ class Copies(Generic[T]):
             len(secret) >= _MIN_PLAIN_LENGTH and _DIGIT.search(secret) and _LETTER.search(secret)
         ):
             return
+        encoded = quote(secret, safe="")
         self._secrets[secret] = about
-        self._secrets.setdefault(quote(secret, safe=""), about)
+        self._secrets.setdefault(encoded, about)
+        self._ascii_words.add(encoded.rstrip("=").encode())
+        if secret.isascii():
+            self._ascii_words.add(secret.rstrip("=").encode())
         if not _TOKEN.fullmatch(secret) and len(self._odd) < _MAX_ODD:
             self._odd[secret] = about  # "1.2.utmcsr=(direct)|utmccn=x"
 
@@ -73,13 +80,9 @@ class Copies(Generic[T]):
         against the secrets at once costs a fifth of the loop in _tokens, which then runs only
         where there is something to find.
         """
-        ascii_ = text.isascii()
-        tokens = (_ASCII_TOKEN if ascii_ else _TOKEN).findall(text)
-        if not self._secrets.keys().isdisjoint(tokens):
-            return True
-        if "/" not in text:
-            return False
-        return not self._secrets.keys().isdisjoint((_ASCII_PART if ascii_ else _PART).findall(text))
+        if text.isascii():
+            return _meets(self._ascii_words, text.encode().translate(_BLANKS).split(), b"/")
+        return _meets(self._secrets.keys(), _TOKEN.findall(text), "/")
 
     def _tokens(self, text: str) -> list[tuple[int, int, T]]:
         found = []
@@ -94,6 +97,14 @@ class Copies(Generic[T]):
                         found.append((start, start + len(part), about))
                     start += len(part) + 1
         return found
+
+
+def _meets(secrets: AbstractSet[S], words: list[S], slash: S) -> bool:
+    """Whether a word, or a part of one between slashes, is one of the secrets."""
+    if not secrets.isdisjoint(words):
+        return True
+    joined = slash.join(words)
+    return slash in joined and not secrets.isdisjoint(joined.split(slash))
 
 
 def _each(text: str, secrets: dict[str, T]) -> list[tuple[int, int, T]]:
