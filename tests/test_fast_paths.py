@@ -20,6 +20,7 @@ from harscrub.copies import Copies
 from harscrub.engine import Scrubber
 from harscrub.options import Options
 from harscrub.rules import Ruleset, ShapeIndex, load_ruleset
+from harscrub.urls import is_encoded_url, is_url
 
 from .conftest import CORPUS
 
@@ -208,3 +209,23 @@ def test_json_shortcut_on_the_real_corpus(ruleset: Ruleset, corpus: object) -> N
     assert texts
     differ = sum(fast_spans(ruleset, t) != walked_spans(ruleset, t) for t in texts)
     assert differ == 0
+
+
+# Text without any of the characters text_spans looks for first is looked at for token shapes
+# alone: no URL, pair, element or header line can be in it.
+PLAIN_TEXT = st.lists(
+    st.sampled_from(["password", "token", "Bearer", "x", " ", "\n", '"', "'", "&amp;", "+", "é"])
+    | st.text(alphabet=st.characters(blacklist_characters=":=%<{[/"), max_size=8),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(PLAIN_TEXT)
+def test_text_without_structure_characters_holds_no_structure(text: str) -> None:
+    assert not bodies._STRUCTURE.search(text)
+    scrubber = Scrubber(RULES, Options(key=b"k" * 32))
+    assert not is_url(text)
+    assert not is_encoded_url(text)
+    for place in ("json", "text", "header"):
+        assert bodies.text_structure(text, scrubber, place) == []

@@ -302,11 +302,16 @@ _ELEMENT = regex.compile(r"<(?:[\w.-]{1,64}:)?([\w.-]{1,64})(?:\s[^<>]{0,1024})?
 # an opening one (a placeholder's "[...]", a Wikipedia "(disambiguation)").
 _EMBEDDED_URL = regex.compile(rf"{SCHEME}://[^\s<>\"'`\\]*")
 _CLOSERS = {")": "(", "]": "[", "}": "{"}
+# Every URL, pair, element, header line and JSON document has one of these characters; most
+# values (words, numbers, dates, ids) have none, and are looked at for token shapes alone.
+_STRUCTURE = re.compile(r"[:=%<{\[/]")
 
 
 def text_spans(text: str, place: str, scan: Scan) -> list[Span] | None:
     """Spans in a piece of text, by what it turns out to be: a URL, a URL still
     percent-encoded, JSON, or free text. None for a URL to an allowed host."""
+    if not _STRUCTURE.search(text):
+        return scan.shapes(text, place)  # a word, a number, a date: no URL, pair or tag in it
     if is_url(text):
         return scrub_url(text, scan)
     if is_encoded_url(text):  # a URL percent-encoded once more than its container

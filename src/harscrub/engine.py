@@ -84,7 +84,7 @@ class Scrubber:
         if self._skip(text):
             return []
         by_name = self._by_rules(text, place, name)
-        return self.in_text(text, place) if by_name is None else by_name
+        return self._in_text(text, place) if by_name is None else by_name
 
     def by_name(self, text: str, place: str, name: str) -> list[Span]:
         if self._skip(text):
@@ -103,8 +103,9 @@ class Scrubber:
         return bool(self._rules_for(place, name))
 
     def in_text(self, text: str, place: str) -> list[Span]:
-        if self._skip(text):
-            return []
+        return [] if self._skip(text) else self._in_text(text, place)
+
+    def _in_text(self, text: str, place: str) -> list[Span]:
         if self._depth >= MAX_DEPTH:
             return self.shapes(text, place)
         self._depth += 1
