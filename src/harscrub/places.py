@@ -77,6 +77,9 @@ def scrub_member(prefix: str, key: str, value: Any, scan: Scan) -> tuple[Any, Fo
     return holder[key], found
 
 
+_TREE = (dict, list)
+
+
 def _keys(top: Any, path: str, scan: Scan, found: Found) -> None:
     """Rename the keys that hold a token or a copy of a secret, in every object at or under
     top, keeping their order. Producers put anything in a key: a header given as an object
@@ -88,9 +91,15 @@ def _keys(top: Any, path: str, scan: Scan, found: Found) -> None:
         if isinstance(value, dict):
             if not _HAR_KEYS.issuperset(value):
                 _rename_keys(value, path, scan, found)
-            stack += ((v, f"{path}.{k}" if path else k) for k, v in value.items())
+            stack += (
+                (v, f"{path}.{k}" if path else k)
+                for k, v in value.items()
+                if isinstance(v, _TREE)  # a path for containers only: most values are not
+            )
         elif isinstance(value, list):
-            stack += ((v, f"{path}[{i}]") for i, v in enumerate(value))
+            stack += (
+                (v, f"{path}[{i}]") for i, v in enumerate(value) if isinstance(v, dict | list)
+            )
 
 
 # The keys HAR 1.2 defines: objects made only of these need no look.
@@ -400,7 +409,11 @@ def _copies_everywhere(
     """Remove copies of the run's secrets from every string in holder (but those at skip),
     names included."""
     nodes = [(holder, k, k, f"{prefix}{k}") for k in holder]
-    for parent, key, _, path in _strings(nodes, skip_paths=skip):
+    strings = list(_strings(nodes, skip_paths=skip))
+    # One look at all of them together first: nearly always there is no copy left to find.
+    if not scan.copies("\0".join(parent[key] for parent, key, _, _ in strings)):
+        return
+    for parent, key, _, path in strings:
         parent[key] = _scalar(parent[key], path, scan.copies, found)
 
 
