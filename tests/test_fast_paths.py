@@ -6,6 +6,7 @@ them on generated text (hypothesis) and on every body of the real corpus.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harscrub import bodies
+from harscrub import bodies, scrub_stream
 from harscrub.bodies import quoted_pairs
 from harscrub.copies import Copies
 from harscrub.engine import Scrubber
@@ -23,10 +24,12 @@ from harscrub.rules import Ruleset, ShapeIndex, load_ruleset
 from harscrub.urls import is_encoded_url, is_url
 
 from .conftest import CORPUS
+from .factories import entry, har, header
 
 # Hypothesis tests take the rules from here, not from a fixture: a failure then shows the
 # example alone, not the whole ruleset.
 RULES = load_ruleset()
+KEY = b"k" * 32
 
 # The one pattern quoted_pairs stands for.
 QUOTED_PAIR = re.compile(
@@ -49,8 +52,8 @@ def corpus_bodies() -> Iterator[str]:
             entries = json.loads(path.read_bytes().decode("utf-8-sig"))["log"]["entries"]
         except (ValueError, KeyError, TypeError):
             continue
-        for entry in entries if isinstance(entries, list) else []:
-            response = entry.get("response") if isinstance(entry, dict) else None
+        for item in entries if isinstance(entries, list) else []:
+            response = item.get("response") if isinstance(item, dict) else None
             content = response.get("content") if isinstance(response, dict) else None
             text = content.get("text") if isinstance(content, dict) else None
             if isinstance(text, str) and not content.get("encoding"):
@@ -160,11 +163,11 @@ def walked_spans(ruleset: Ruleset, text: str) -> object:
     """json_spans without the shortcut, on a fresh run."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bodies, "_holds_nothing", lambda *_: False)
-        return bodies.json_spans(text, Scrubber(ruleset, Options(key=b"k" * 32)))
+        return bodies.json_spans(text, Scrubber(ruleset, Options(key=KEY)))
 
 
 def fast_spans(ruleset: Ruleset, text: str) -> object:
-    return bodies.json_spans(text, Scrubber(ruleset, Options(key=b"k" * 32)))
+    return bodies.json_spans(text, Scrubber(ruleset, Options(key=KEY)))
 
 
 NAMES = st.sampled_from(["id", "name", "value", "password", "tokens", "pin", "note", "a" * 20])
@@ -224,8 +227,45 @@ PLAIN_TEXT = st.lists(
 @given(PLAIN_TEXT)
 def test_text_without_structure_characters_holds_no_structure(text: str) -> None:
     assert not bodies._STRUCTURE.search(text)
-    scrubber = Scrubber(RULES, Options(key=b"k" * 32))
+    scrubber = Scrubber(RULES, Options(key=KEY))
     assert not is_url(text)
     assert not is_encoded_url(text)
     for place in ("json", "text", "header"):
         assert bodies.text_structure(text, scrubber, place) == []
+
+
+# A value met again is looked at once, while the run's secrets stay the same.
+def test_a_value_met_again_after_a_secret_was_learnt_is_looked_at_again() -> None:
+    learnt = "Zq81kT0pLm5Wc9Xv3Rt7"  # from a body, after the note was first seen
+    note = f"support ref {learnt} attached"
+
+    def with_body(text: str, post: str | None = None) -> dict[str, object]:
+        e = entry()
+        e["response"]["content"] = {"size": 1, "mimeType": "application/json", "text": text}
+        if post is not None:
+            e["request"]["postData"] = {"mimeType": "application/json", "text": post}
+        return e
+
+    doc = har(
+        with_body(json.dumps({"note": note})),
+        with_body(json.dumps({"note": note}), post=json.dumps({"password": learnt})),
+        with_body(json.dumps({"note": note})),
+    )
+    out = io.BytesIO()
+    report = scrub_stream(io.BytesIO(json.dumps(doc).encode()), out, options=Options(key=KEY))
+    bodies_out = [
+        e["response"]["content"]["text"] for e in json.loads(out.getvalue())["log"]["entries"]
+    ]
+    # The first note came before the secret was known: copies run forward in bodies.
+    assert [learnt in text for text in bodies_out] == [True, False, False]
+    assert {r.rule for r in report.redactions} == {"password"}
+
+
+def test_a_memo_replay_reports_its_finding_each_time() -> None:
+    value = "Bearer FAKEtoken0123456789abcdef"
+    doc = har(*(entry(request_headers=[header("Authorization", value)]) for _ in range(3)))
+    report = scrub_stream(
+        io.BytesIO(json.dumps(doc).encode()), io.BytesIO(), options=Options(key=KEY)
+    )
+    assert [r.entry for r in report.redactions] == [0, 1, 2]
+    assert len({r.tag for r in report.redactions}) == 1

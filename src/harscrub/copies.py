@@ -38,6 +38,7 @@ class Copies(Generic[T]):
         self._secrets: dict[str, T] = {}  # secret (and its percent-encoded form) -> T
         self._odd: dict[str, T] = {}  # secrets that are no single token, looked for as they are
         self._ascii_words: set[bytes] = set()  # each ASCII secret without its trailing '='
+        self.generation = 0  # counts the secrets remembered: what was found before may change
 
     def remember(self, secret: str, about: T, *, surely_secret: bool = True) -> None:
         """Look for copies of secret from now on.
@@ -49,6 +50,8 @@ class Copies(Generic[T]):
         """
         if len(secret) < MIN_LENGTH or len(self._secrets) >= _MAX_SECRETS:
             return
+        if secret in self._secrets:
+            return  # copies keep the rule and tag of the first sighting
         if not surely_secret and not (
             len(secret) >= _MIN_PLAIN_LENGTH and _DIGIT.search(secret) and _LETTER.search(secret)
         ):
@@ -61,6 +64,7 @@ class Copies(Generic[T]):
             self._ascii_words.add(secret.rstrip("=").encode())
         if not _TOKEN.fullmatch(secret) and len(self._odd) < _MAX_ODD:
             self._odd[secret] = about  # "1.2.utmcsr=(direct)|utmccn=x"
+        self.generation += 1
 
     def whole(self, text: str) -> T | None:
         """What is known about text if it is, as a whole, a secret removed before."""

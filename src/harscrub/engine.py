@@ -31,6 +31,10 @@ from harscrub.spans import Hit, Span, merged
 # deep; below that, text is scanned for token shapes only. Real data nests three or four deep.
 MAX_DEPTH = 12
 _NAME_CACHE_SIZE = 4096
+# Values met again (a user agent, a cookie header sent with every request, "status": "active"
+# in every item) are looked at once while the run's secrets stay the same.
+_MEMO_SIZE = 8192
+_MEMO_LENGTH = 1024
 _ONE_WORD = regex.compile(r"[^\s=&;,:/]{0,4096}")
 
 _Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
@@ -63,6 +67,8 @@ class Scrubber:
         self._depth = 0
         self._learning = True  # off while a trial only asks whether anything is there
         self._copies: Copies[_Removed] = Copies()  # never written out
+        self._memo: dict[tuple[str, str | None, str], tuple[int, list[Span]]] = {}
+        self._first_pass = False
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
         """Redact every secret in one entry, in place; return what was removed."""
@@ -71,7 +77,11 @@ class Scrubber:
     def learn(self, entry: dict[str, Any]) -> None:
         """Note the secrets in an entry's headers, cookies and URLs, so that copies of them
         are found in entries that come before it. The entry is changed; throw it away."""
-        places.scrub_entry(entry, self, with_bodies=False)
+        self._first_pass = True
+        try:
+            places.scrub_entry(entry, self, with_bodies=False)
+        finally:
+            self._first_pass = False
 
     def scrub_member(self, prefix: str, key: str, value: Any) -> tuple[Any, list[Finding]]:
         """A part of the document outside the entries: pages and their titles, comments."""
@@ -81,10 +91,7 @@ class Scrubber:
     # The Scan contract.
 
     def under_name(self, text: str, place: str, name: str) -> list[Span]:
-        if self._skip(text):
-            return []
-        by_name = self._by_rules(text, place, name)
-        return self._in_text(text, place) if by_name is None else by_name
+        return [] if self._skip(text) else self._remembered(place, name, text)
 
     def by_name(self, text: str, place: str, name: str) -> list[Span]:
         if self._skip(text):
@@ -103,7 +110,34 @@ class Scrubber:
         return bool(self._rules_for(place, name))
 
     def in_text(self, text: str, place: str) -> list[Span]:
-        return [] if self._skip(text) else self._in_text(text, place)
+        return [] if self._skip(text) else self._remembered(place, None, text)
+
+    def _remembered(self, place: str, name: str | None, text: str) -> list[Span]:
+        """The spans of a whole value (under name, or free text for None), or what they were
+        for the same value before, if nothing they depend on has changed since: the rules and
+        options never do, the run's secrets (for copies) may.
+
+        Pieces of a value (self._depth) are not remembered, nor what a trial found: it learnt
+        nothing, and a replay learns nothing either. In the first pass only the secrets learnt
+        count, and a value met again teaches nothing new.
+        """
+        if self._depth or len(text) > _MEMO_LENGTH:
+            return self._value(place, name, text)
+        key = (place, name, text)
+        known = self._memo.get(key)
+        if known is not None and (self._first_pass or known[0] == self._copies.generation):
+            return known[1]
+        spans = self._value(place, name, text)
+        if self._learning:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = (self._copies.generation, spans)
+        return spans
+
+    def _value(self, place: str, name: str | None, text: str) -> list[Span]:
+        if name is not None and (by_name := self._by_rules(text, place, name)) is not None:
+            return by_name
+        return self._in_text(text, place)
 
     def _in_text(self, text: str, place: str) -> list[Span]:
         if self._depth >= MAX_DEPTH:
