@@ -117,9 +117,9 @@ class Scrubber:
         for the same value before, if nothing they depend on has changed since: the rules and
         options never do, the run's secrets (for copies) may.
 
-        Pieces of a value (self._depth) are not remembered, nor what a trial found: it learnt
-        nothing, and a replay learns nothing either. In the first pass only the secrets learnt
-        count, and a value met again teaches nothing new.
+        Pieces of a value (self._depth) are not remembered, nor what a trial found, since it
+        learnt nothing and a replay learns nothing either. In the first pass only the secrets
+        learnt count, and a value met again teaches nothing new.
         """
         if self._depth or len(text) > _MEMO_LENGTH:
             return self._value(place, name, text)
@@ -128,7 +128,7 @@ class Scrubber:
         if known is not None and (self._first_pass or known[0] == self._copies.generation):
             return known[1]
         spans = self._value(place, name, text)
-        if self._learning:
+        if self._learning or not spans:  # a trial's findings were not learnt
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
             self._memo[key] = (self._copies.generation, spans)
