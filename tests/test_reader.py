@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harscrub import reader as reader_module
 from harscrub.errors import BadHar, InputError
 from harscrub.reader import Close, Entry, Event, HarReader, Member, Open
 
@@ -243,3 +244,20 @@ def test_keys_in_messages_are_escaped_and_cut_short() -> None:
     assert got.startswith("in.har: truncated: the file ends inside log.x\\nSECOND LINEyyy")
     assert got.endswith("...")
     assert "\n" not in got
+
+
+def test_a_wrong_layout_guess_reads_ahead_no_further_than_the_lookahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An entry that opens like the indented layout but never closes like it is read on for
+    its closing line only so far; the scanner then takes it, and the rest of the file."""
+    monkeypatch.setattr(reader_module, "_LOOKAHEAD", 8192)
+    rest = ", ".join(json.dumps(entry(f"https://a.test/{i}")) for i in range(400))
+    data = f'{{"log": {{"entries": [\n  {{\n"a": 1}}, {rest}]}}}}'.encode()
+    reader = HarReader(io.BytesIO(data).read, "in.har", chunk_size=1024)
+    largest, events = 0, []
+    for event in reader:
+        events.append(event)
+        largest = max(largest, len(reader._buf))
+    assert rebuild(events) == json.loads(data)
+    assert largest <= 2 * 8192 + 1024 < len(data) / 10  # reading doubles what is pending
