@@ -159,20 +159,33 @@ def test_shape_candidates_on_the_real_corpus(ruleset: Ruleset, place: str, corpu
 
 # JSON bodies: each distinct value scanned once on the parsed document decides whether the
 # token walk runs; a body it passes must be one the walk finds nothing in.
+# A run that has already removed a session cookie, so that copies of it are looked for too.
+LEARNT = "Zq81kT0pLm5Wc9Xv3Rt7"
+
+
+def scrubber(ruleset: Ruleset) -> Scrubber:
+    run = Scrubber(ruleset, Options(key=KEY))
+    run.learn(entry(request_headers=[header("Cookie", f"sid={LEARNT}")]))
+    return run
+
+
 def walked_spans(ruleset: Ruleset, text: str) -> object:
-    """json_spans without the shortcut, on a fresh run."""
+    """json_spans without the shortcut."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(bodies, "_holds_nothing", lambda *_: False)
-        return bodies.json_spans(text, Scrubber(ruleset, Options(key=KEY)))
+        return bodies.json_spans(text, scrubber(ruleset))
 
 
 def fast_spans(ruleset: Ruleset, text: str) -> object:
-    return bodies.json_spans(text, Scrubber(ruleset, Options(key=KEY)))
+    return bodies.json_spans(text, scrubber(ruleset))
 
 
 NAMES = st.sampled_from(["id", "name", "value", "password", "tokens", "pin", "note", "a" * 20])
 VALUES = st.sampled_from(
-    ["active", "hunter2hunter2", "ghp_" + "A1b2" * 9, "https://x.test/?token=abcdef123456", ""]
+    [
+        *("active", "hunter2hunter2", "ghp_" + "A1b2" * 9, "https://x.test/?token=abcdef123456"),
+        *("", LEARNT, f"ref {LEARNT} sent", f"https://x.test/{LEARNT}/a", f"x{LEARNT}"),
+    ]
 ) | st.text(max_size=12)
 JSON_VALUES = st.recursive(
     VALUES | st.integers(-99999, 99999) | st.floats(allow_nan=False) | st.booleans() | st.none(),
@@ -199,6 +212,7 @@ def test_json_shortcut_finds_what_the_token_walk_finds(doc: object) -> None:
         '{"a": 1}\n{"password": "hunter2hunter2"}',  # JSON lines
         '[["ghp_' + "A1b2" * 9 + '"]]',
         '{"url": "https:\\/\\/x.test\\/?token=abcdef123456"}',
+        '{"note": "ref ' + LEARNT + ' sent"}',  # a copy in a plain value
     ],
 )
 def test_json_shortcut_on_hard_bodies(ruleset: Ruleset, text: str) -> None:

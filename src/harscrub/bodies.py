@@ -193,11 +193,21 @@ def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
     if strings != len(_JSON_STRING.findall(text)):
         return False  # a key given twice, which parsing kept only once
     with scan.trial():  # a secret found here is found again, in order, by the token walk
-        return (
-            not any(scan.names_secret("json", name) for name in numbered)
-            and not any(tokens_in_name(key, scan) for key in keys)
-            and not any(scan.under_name(value, "json", name) for name, value in values)
-        )
+        if any(scan.names_secret("json", name) for name in numbered) or any(
+            tokens_in_name(key, scan) for key in keys
+        ):
+            return False
+        # A plain value (see text_spans) under a name no rule takes can hold only token shapes
+        # and copies: all such values are looked at together, and one by one only if that
+        # finds something.
+        plain = {
+            (name, value): None
+            for name, value in values
+            if not _STRUCTURE.search(value) and not scan.names_secret("json", name)
+        }
+        if plain and scan.hold_nothing([value for _, value in plain], "json"):
+            values = {pair: None for pair in values if pair not in plain}
+        return not any(scan.under_name(value, "json", name) for name, value in values)
 
 
 def form_body(text: str, mime: str, scan: Scan) -> list[Span]:

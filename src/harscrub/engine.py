@@ -106,6 +106,15 @@ class Scrubber:
         finally:
             self._learning = learning
 
+    def hold_nothing(self, texts: list[str], place: str) -> bool:
+        # Joined by a character no token or keyword holds, so that nothing is found across two.
+        joined = "\0".join(texts)
+        return not (
+            self._shapes[place].candidates(joined.lower())
+            or self._copies.find(joined)
+            or any(map(self._copies.whole, texts))  # odd secrets past the cap of those found
+        )
+
     def names_secret(self, place: str, name: str) -> bool:
         return bool(self._rules_for(place, name))
 

@@ -49,6 +49,11 @@ class Scan(Protocol):
         """Spans in free text: URLs, key/value pairs and token shapes inside it."""
         ...
 
+    def hold_nothing(self, texts: list[str], place: str) -> bool:
+        """Whether texts with none of the characters of a URL, pair, element or JSON hold no
+        token shape and no copy either, as one look at all of them finds."""
+        ...
+
     def names_secret(self, place: str, name: str) -> bool:
         """Whether a name rule takes values by this name at this place."""
         ...
