@@ -67,7 +67,8 @@ class Scrubber:
         self._depth = 0
         self._learning = True  # off while a trial only asks whether anything is there
         self._copies: Copies[_Removed] = Copies()  # never written out
-        self._memo: dict[tuple[str, str | None, str], tuple[int, list[Span]]] = {}
+        self._memo: dict[tuple[str, str | None, str], tuple[int, tuple[Span, ...]]] = {}
+        self._sightings = 0  # secrets seen by a rule, learnt or not (in a trial)
         self._first_pass = False
 
     def scrub_entry(self, entry: dict[str, Any], index: int) -> list[Finding]:
@@ -126,21 +127,25 @@ class Scrubber:
         for the same value before, if nothing they depend on has changed since: the rules and
         options never do, the run's secrets (for copies) may.
 
-        Pieces of a value (self._depth) are not remembered, nor what a trial found, since it
-        learnt nothing and a replay learns nothing either. In the first pass only the secrets
-        learnt count, and a value met again teaches nothing new.
+        A result is kept only if the scan learnt nothing: a value that teaches a secret was
+        looked at for copies before it knew that secret. A trial learns nothing, so its result
+        is kept only if it saw no secret at all. In the first pass only what is learnt counts,
+        and a value met again teaches nothing new. Pieces of a value (self._depth) are not kept.
         """
         if self._depth or len(text) > _MEMO_LENGTH:
             return self._value(place, name, text)
         key = (place, name, text)
         known = self._memo.get(key)
         if known is not None and (self._first_pass or known[0] == self._copies.generation):
-            return known[1]
+            return list(known[1])  # a copy: callers add to the list they get
+        generation, sightings = self._copies.generation, self._sightings
         spans = self._value(place, name, text)
-        if self._learning or not spans:  # a trial's findings were not learnt
+        if generation == self._copies.generation and (
+            self._learning or sightings == self._sightings
+        ):
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
-            self._memo[key] = (self._copies.generation, spans)
+            self._memo[key] = (generation, tuple(spans))
         return spans
 
     def _value(self, place: str, name: str | None, text: str) -> list[Span]:
@@ -175,7 +180,8 @@ class Scrubber:
 
     def copies(self, text: str) -> list[Span]:
         """Spans of secrets removed elsewhere in this run, found again in text."""
-        found = self._copies.find(text)
+        # Where two copies overlap (a secret inside a longer one), the longer is removed.
+        found = sorted(self._copies.find(text), key=lambda copy: copy[0] - copy[1])
         return merged([span for s, e, about in found for span in self._copy(about, text, s, e)])
 
     def host_allowed(self, host: str) -> bool:
@@ -228,6 +234,7 @@ class Scrubber:
         hit = Hit(rule.id, place, len(secret), tag_for(secret, self._options.key))
         # A catch-all (every cookie) says nothing about the value itself.
         catch_all = rule.name is None and rule.detector is None
+        self._sightings += 1
         if self._learning:
             self._copies.remember(secret, (hit, rule.action), surely_secret=not catch_all)
         return self._replacement(text, start, end, hit, rule.action)

@@ -97,9 +97,7 @@ def _keys(top: Any, path: str, scan: Scan, found: Found) -> None:
                 if isinstance(v, _TREE)  # a path for containers only: most values are not
             )
         elif isinstance(value, list):
-            stack += (
-                (v, f"{path}[{i}]") for i, v in enumerate(value) if isinstance(v, dict | list)
-            )
+            stack += ((v, f"{path}[{i}]") for i, v in enumerate(value) if isinstance(v, _TREE))
 
 
 # The keys HAR 1.2 defines: objects made only of these need no look.

@@ -31,8 +31,8 @@ _ID = regex.compile(r"[a-z0-9][a-z0-9-]*")
 # access_token, accessToken, Access-Token and user[access.token] alike.
 _SEPARATORS = str.maketrans("", "", "-_.[]: \t")
 # A '-' or '_' outside a character class can never match a normalized name.
-_SURROGATE = regex.compile(r"[\ud800-\udfff]")
 _CLASSES = regex.compile(r"\\.|\[(?:\\.|[^\]\\])*\]")
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")  # which the keyword automaton cannot take
 
 
 def normalize(name: str) -> str:
