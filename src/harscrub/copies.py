@@ -4,9 +4,10 @@ A leak is usually the copy nobody thought of: a session cookie copied into an ad
 query, a token echoed in a response header, a cookie value written by a script in a body.
 Copies are matched as whole tokens (a run of the characters below, or a part of one between
 '/', with or without base64's '=' padding), so a secret is never cut out of the middle of a
-longer word; a secret that is no single token ("1.2.utmcsr=(direct)") is looked for as it is,
-between characters that are not token characters. Secrets shorter than eight characters, or
-without both letters and digits, are not remembered: they are too likely to be words.
+longer word. A secret that is no single token ("1.2.utmcsr=(direct)|utmccn=x") is looked for as
+it is, wherever it is: it is long and odd enough not to be part of something else. Secrets
+shorter than eight characters, or without both letters and digits, are not remembered: they
+are too likely to be words.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ _MIN_PLAIN_LENGTH = 16
 _CHARS = r"\w.~+/%@!$*()',|-"
 _TOKEN = regex.compile(rf"[{_CHARS}]{{8,}}=*")
 _BARE_TOKEN = regex.compile(rf"[{_CHARS}]{{8,}}")  # without its padding
-_TOKEN_CHAR = regex.compile(rf"[{_CHARS}]")
 # An ASCII text, as most are, is tested as bytes: every byte that is no token character
 # (and '=') becomes a blank, and splitting there gives each token without its padding. That is
 # 2 to 3 times faster than a regex on large bodies. Blanking '/' too gives the parts of tokens
@@ -62,9 +62,10 @@ class Copies(Generic[T]):
         ):
             return
         learnt = False
-        for form in (secret, quote(secret, safe="")):
+        bare_secret = secret.rstrip("=")
+        for form in (bare_secret, quote(secret, safe=""), quote(bare_secret, safe="")):
             bare = form.rstrip("=")
-            if bare and bare not in self._secrets:
+            if len(bare) >= MIN_LENGTH and bare not in self._secrets:  # "1=======" is no secret
                 self._secrets[bare] = about
                 if bare.isascii():
                     word = bare.encode()
@@ -128,11 +129,6 @@ def _each(text: str, secrets: dict[str, T]) -> list[tuple[int, int, T]]:
         start = text.find(secret)
         while start >= 0:
             end = start + len(secret)
-            if not (_is_token_char(text, start - 1) or _is_token_char(text, end)):
-                found.append((start, end, about))
+            found.append((start, end, about))
             start = text.find(secret, end)
     return found
-
-
-def _is_token_char(text: str, i: int) -> bool:
-    return 0 <= i < len(text) and _TOKEN_CHAR.match(text, i) is not None

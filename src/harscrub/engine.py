@@ -167,7 +167,7 @@ class Scrubber:
             return self._copy(removed, text, 0, len(text))  # a copy of a secret found before
         if place == "json" and _ONE_WORD.fullmatch(text):
             return found  # compared whole, just above: a one-word value holds nothing more
-        return merged(found, self.copies(text))
+        return merged(found, self._copy_spans(text))
 
     def shapes(self, text: str, place: str) -> list[Span]:
         found: list[Span] = []
@@ -180,9 +180,13 @@ class Scrubber:
 
     def copies(self, text: str) -> list[Span]:
         """Spans of secrets removed elsewhere in this run, found again in text."""
-        # Where two copies overlap (a secret inside a longer one), the longer is removed.
+        return merged(self._copy_spans(text))
+
+    def _copy_spans(self, text: str) -> list[Span]:
+        """Every copy in text, longest first and overlapping: where two overlap (a secret inside
+        a longer one), merged() keeps the longer, and a shorter one where the longer lost."""
         found = sorted(self._copies.find(text), key=lambda copy: copy[0] - copy[1])
-        return merged([span for s, e, about in found for span in self._copy(about, text, s, e)])
+        return [span for s, e, about in found for span in self._copy(about, text, s, e)]
 
     def host_allowed(self, host: str) -> bool:
         return bool(self._options.allow_hosts) and self._options.host_allowed(host)
