@@ -261,3 +261,41 @@ def test_a_wrong_layout_guess_reads_ahead_no_further_than_the_lookahead(
         largest = max(largest, len(reader._buf))
     assert rebuild(events) == json.loads(data)
     assert largest <= 2 * 8192 + 1024 < len(data) / 10  # reading doubles what is pending
+
+
+def _one_line_entries() -> list[dict[str, Any]]:
+    """Entries written alike, with what could fool a guess at where one ends: an inner list of
+    objects beginning like an entry, and strings holding the separator, escaped."""
+    inner = entry("https://a.test/1")
+    inner["_inner"] = [{"startedDateTime": "x"}, {"startedDateTime": "y"}]
+    quoted = entry("https://a.test/3")
+    quoted["comment"] = '},{"startedDateTime": "not an entry"}'
+    return [entry("https://a.test/0"), inner, entry("https://a.test/2"), quoted, entry("/4")]
+
+
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")], ids=["compact", "spaced"])
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 1 << 20])
+def test_entries_on_one_line_read_exactly(separators: tuple[str, str], chunk_size: int) -> None:
+    doc = har(*_one_line_entries())
+    data = json.dumps(doc, separators=separators).encode()
+    assert rebuild(read(data, chunk_size=chunk_size)) == doc
+
+
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")], ids=["compact", "spaced"])
+def test_entries_on_one_line_take_the_shortcut(
+    separators: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first entry (which shows the layout) and the last (no entry after it) go
+    through the scanner."""
+    scanned = []
+    take = HarReader._take
+
+    def counting_take(self: HarReader, where: str) -> Any:
+        scanned.append(where)
+        return take(self, where)
+
+    monkeypatch.setattr(HarReader, "_take", counting_take)
+    data = json.dumps(har(*(entry(f"/{i}") for i in range(5))), separators=separators).encode()
+    list(HarReader(io.BytesIO(data).read, "in.har"))
+    entries = [where for where in scanned if where.startswith("log.entries[")]
+    assert entries == ["log.entries[0]", "log.entries[4]"]

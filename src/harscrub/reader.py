@@ -109,6 +109,9 @@ class HarReader:
         self._counted = 0  # newlines in _buf before this offset are in _counted_lines
         self._counted_lines = 0
         self._shortcut = True  # see _take_entry
+        self._opening: bytes | None = None  # how the first entry began ('{"startedDateTime":')
+        self._separator: bytes | None = None  # what came between the first two entries
+        self._last_end: int | None = None  # absolute offset where the last entry ended
 
     def __iter__(self) -> Iterator[Event]:
         self._detect_encoding()
@@ -202,41 +205,70 @@ class HarReader:
     # --- values ----------------------------------------------------------------------------
 
     def _take_entry(self, where: str) -> Any:
-        """Decode the next entry, trying the indented layout's shortcut before the scanner.
+        """Decode the next entry, trying the layout's shortcut before the scanner.
 
         In indented JSON a raw newline is always layout (strings escape theirs), so an entry whose
-        "{" ends a line ends at the first newline + that line's indentation + "}". bytes.find gets
+        "{" ends a line ends at the first newline + that line's indentation + "}". On one line,
+        entries written alike begin alike ('{"startedDateTime":'), and a raw '"' is never inside
+        a string, so an entry ends just before the first '},' + that beginning. bytes.find gets
         there much faster than the scanner (benchmarks/run.py, 200 MB: 1.1 s end to end indented,
         1.9 s for the same entries on one line), and orjson accepting the slice proves the guess:
-        a cut too early or too late is never one JSON value. The input is read on for the
-        closing line up to _LOOKAHEAD bytes (an entry across two chunks went to the scanner
-        before, which made 4 in 10 of the reader's time), and the first entry that proves the
-        layout different turns the shortcut off for the rest of the file, so a wrong guess costs
-        one search at most.
+        a cut too early or too late is never one JSON value. The input is read on for the mark
+        up to _LOOKAHEAD bytes (an entry across two chunks went to the scanner before, which
+        made 4 in 10 of the reader's time), and the first entry that proves the layout different
+        turns the shortcut off for the rest of the file, so a wrong guess costs one search.
         """
-        closing = self._closing_line() if self._shortcut and self._peek() == _LBRACE else None
-        if closing is None:
-            return self._take(where)
-        end = self._buf.find(closing, self._pos)
-        # An entry that runs past the buffer is read on for, up to a bound: a guess that
-        # looks past the end of a wrong layout must not read the rest of the file.
-        while end < 0 and len(self._buf) - self._pos < _LOOKAHEAD and self._more():
-            end = self._buf.find(closing, self._pos)
-        start = self._pos
-        if end >= 0:
-            end += len(closing)
-            try:
-                value = jsoncodec.loads(self._buf[start:end])
-            except jsoncodec.JsonError:
-                self._shortcut = False  # not the layout we guessed (or a bad entry: _take says)
-            else:
-                self._pos = end
-                return value
-        searched_to = self._base + len(self._buf)
+        guess = self._end_mark() if self._shortcut and self._peek() == _LBRACE else None
+        if guess is not None:
+            mark, kept = guess
+            end = self._buf.find(mark, self._pos)
+            # An entry that runs past the buffer is read on for, up to a bound: a guess that
+            # looks past the end of a wrong layout must not read the rest of the file.
+            while end < 0 and self._may_read_on(mark):
+                end = self._buf.find(mark, self._pos)
+            if end >= 0:
+                end += kept
+                try:
+                    value = jsoncodec.loads(self._buf[self._pos : end])
+                except jsoncodec.JsonError:
+                    self._shortcut = False  # not the layout guessed (or a bad entry: _take says)
+                else:
+                    self._pos = end
+                    return value
+        start, searched_to = self._base + self._pos, self._base + len(self._buf)
         value = self._take(where)
-        if self._base + self._pos <= searched_to:
+        if guess is not None and self._base + self._pos <= searched_to:
             self._shortcut = False  # the whole entry was there, but not where the layout said
+        if self._opening is None and isinstance(value, dict) and value:
+            opening = b"{" + jsoncodec.dumps(next(iter(value)), indent=False) + b":"
+            if self._buf.startswith(opening, start - self._base):
+                self._opening = opening
+        self._last_end = self._base + self._pos
         return value
+
+    def _may_read_on(self, mark: bytes) -> bool:
+        """Read more to look for mark, unless that is bound to fail: past _LOOKAHEAD, or when
+        the next entry's beginning is already there without the mark before it."""
+        if len(self._buf) - self._pos >= _LOOKAHEAD:
+            return False
+        one_line = self._opening is not None and mark.endswith(self._opening)
+        if one_line and self._buf.find(self._opening, self._pos + 1) >= 0:
+            return False
+        return self._more()
+
+    def _end_mark(self) -> tuple[bytes, int] | None:
+        """What ends the entry at _pos in the layout seen so far, and how many of its bytes
+        are the entry's."""
+        if (closing := self._closing_line()) is not None:
+            return closing, len(closing)
+        if self._opening is None or not self._buf.startswith(self._opening, self._pos):
+            return None
+        if self._separator is None and self._last_end is not None:
+            # What came between the first two entries: "," or ", " or ",\n".
+            between = self._buf[self._last_end - self._base : self._pos]
+            if self._last_end >= self._base and between.strip(b" \t\r\n") == b",":
+                self._separator = between
+        return None if self._separator is None else (b"}" + self._separator + self._opening, 1)
 
     def _closing_line(self) -> bytes | None:
         """The line that closes the entry at _pos in an indented layout, if that is the layout."""
