@@ -244,3 +244,19 @@ def test_other_commands_on_a_full_stdout_are_one_line(args: list[str]) -> None:
         )
     assert done.returncode == 2
     assert done.stderr == b"harscrub: <stdout>: cannot write (No space left on device)\n"
+
+
+def test_a_run_can_keep_counts_only_with_the_same_totals(tmp_path: Path) -> None:
+    """What the CLI does without --report or --check: memory does not grow with findings."""
+    src = tmp_path / "in.har"
+    src.write_bytes(SECRET_HAR)
+    key = b"k" * 32
+    full = harscrub.scrub_file(src, tmp_path / "a.har", options=harscrub.Options(key=key))
+    counts = harscrub.scrub_file(
+        src, tmp_path / "b.har", options=harscrub.Options(key=key, keep_findings=False)
+    )
+    assert full.redactions
+    assert counts.redactions == ()
+    assert (counts.total, counts.redacted) == (full.total, full.redacted)
+    assert counts.by_rule_and_place() == full.by_rule_and_place()
+    assert (tmp_path / "a.har").read_bytes() == (tmp_path / "b.har").read_bytes()

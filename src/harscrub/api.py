@@ -8,6 +8,7 @@ import shutil
 import stat
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -88,14 +89,17 @@ def _run(
         # A report holds every finding; their paths and tags repeat ("request.headers[3].value",
         # one tag per secret), and one copy of each halves what a finding costs in memory.
         shared: dict[str, str] = {}
+        counts: Counter[tuple[str, str]] = Counter()
         entries = 0
         for event in HarReader(fin.read, name):
             for out, findings in _scrubbed(event, scrubber, stamp):
-                if findings:
+                for f in findings:
+                    counts[f.rule_id, f.place] += 1
+                if findings and options.keep_findings:
                     redactions += _redactions(out, findings, actions, shared)
                 entries += isinstance(out, Entry)
                 _write(writer, out, name)
-    return Report(name, output, entries, tuple(redactions))
+    return Report(name, output, entries, tuple(redactions), counts)
 
 
 def _redactions(

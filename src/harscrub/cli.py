@@ -229,7 +229,9 @@ def scrub(
     with _errors(debug):
         config = _config(settings)
         ruleset = _ruleset(settings, config)
-        options = _options(settings, config, indent=not compact)
+        # Each finding is kept only where it is shown: in a report, or in --check's list.
+        keep_findings = check or report_path is not None
+        options = _options(settings, config, indent=not compact, keep_findings=keep_findings)
         batch = _is_batch(inputs, output)
         patterns = patterns or PATTERNS
         _check_usage(inputs, output, batch=batch, check=check, in_place=in_place)
@@ -445,10 +447,13 @@ def _ruleset(settings: dict[str, Any], config: Config) -> Ruleset:
     return load_ruleset(_packs(settings, config), disabled=disabled)
 
 
-def _options(settings: dict[str, Any], config: Config, *, indent: bool) -> Options:
+def _options(
+    settings: dict[str, Any], config: Config, *, indent: bool, keep_findings: bool
+) -> Options:
     keep = settings.get("keep_jwt_claims")
     return Options(
         indent=indent,
+        keep_findings=keep_findings,
         placeholder=settings.get("placeholder") or config.placeholder or "tag",
         keep_jwt_claims=bool(config.keep_jwt_claims if keep is None else keep),
         allow_values=frozenset((*config.allow_values, *settings.get("allow_value", ()))),

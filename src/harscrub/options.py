@@ -17,6 +17,9 @@ class Options:
     allow_values: frozenset[str] = frozenset()  # exact values never redacted
     allow_names: frozenset[str] = frozenset()  # names whose values no name rule takes
     allow_hosts: frozenset[str] = frozenset()  # URLs to these hosts are left as they are
+    # Each finding kept in the Report, for --report and --check's list; False keeps counts by
+    # rule and place only, so that memory does not grow with what a long HAR holds.
+    keep_findings: bool = True
     # The per-run placeholder key. Never printed (repr=False) and never written to the output.
     key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 

@@ -8,7 +8,7 @@ report.schema.json beside this module; a change to it bumps REPORT_VERSION.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from harscrub import __version__
@@ -36,24 +36,37 @@ class Redaction:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """What one run did to one HAR."""
+    """What one run did to one HAR.
+
+    counts holds how many values each (rule, place) removed; redactions holds each one, unless
+    the run kept counts only (Options.keep_findings). Given redactions alone, counts follow.
+    """
 
     source: str
     output: str | None  # None: nothing written (--check)
     entries: int
     redactions: tuple[Redaction, ...] = ()
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.redactions and not self.counts:
+            counts = Counter((r.rule, r.place) for r in self.redactions)
+            object.__setattr__(self, "counts", counts)
 
     @property
     def redacted(self) -> dict[str, int]:
         """Values removed, by rule id."""
-        return dict(Counter(r.rule for r in self.redactions))
+        by_rule: Counter[str] = Counter()
+        for (rule, _), count in self.counts.items():
+            by_rule[rule] += count
+        return dict(by_rule)
 
     @property
     def total(self) -> int:
-        return len(self.redactions)
+        return sum(self.counts.values())
 
     def by_rule_and_place(self) -> Counter[tuple[str, str]]:
-        return Counter((r.rule, r.place) for r in self.redactions)
+        return Counter(self.counts)
 
 
 @dataclass(frozen=True, slots=True)

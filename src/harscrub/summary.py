@@ -28,7 +28,7 @@ def print_tables(run: RunReport, stream: TextIO) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    with_findings = [r for r in run.reports if r.redactions]
+    with_findings = [r for r in run.reports if r.total]
     if not with_findings:
         return
     console = Console(file=stream, highlight=False)
@@ -114,7 +114,7 @@ def closing_line(run: RunReport, destination: str) -> str:
     if not run.reports and not run.failures:
         return "found no HAR files (folders are searched for *.har; see --glob)"
     if run.mode == "check":
-        holding = sum(1 for r in run.reports if r.redactions)
+        holding = sum(1 for r in run.reports if r.total)
         checked = plural(len(run.reports), "file")
         if not holding:
             return f"{checked} checked, no secrets found"
