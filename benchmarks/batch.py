@@ -15,9 +15,7 @@ import sys
 from pathlib import Path
 
 from generate import generate
-from run import measure
-
-DATA = Path(__file__).resolve().parent / "data"
+from run import DATA, measure
 
 
 def folder_of(files: int, size_kb: float) -> Path:

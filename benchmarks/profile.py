@@ -19,23 +19,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-from generate import generate
+from run import DATA, har_of
 
-DATA = Path(__file__).resolve().parent / "data"
 _FRAME_FILE = re.compile(r" \(/\S*?(?:site-packages/|src/)")  # "(.../src/harscrub/x.py:1)"
 
 
-def profile(har: Path, rate: int) -> Path:
+def profile(har: Path, rate: int, raw: Path) -> None:
+    """py-spy's raw samples of one harscrub run on har, written to raw."""
     py_spy = shutil.which("py-spy")
     if py_spy is None:
         sys.exit("py-spy is not installed: pip install py-spy")
-    raw = Path(tempfile.mkdtemp()) / "samples.txt"
     out = DATA / "out.har"
     argv = [py_spy, "record", "--rate", str(rate), "--format", "raw", "--output", str(raw)]
     argv += ["--", sys.executable, "-m", "harscrub", str(har), "-o", str(out), "-q"]
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out.unlink(missing_ok=True)
-    return raw
 
 
 def summarize(raw: Path, top: int) -> None:
@@ -62,10 +60,10 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--rate", type=int, default=1000, help="samples per second")
     args = parser.parse_args()
-    har = DATA / f"chrome-{args.size_mb:g}mb.har"
-    if not har.exists():
-        generate(args.size_mb, har)
-    summarize(profile(har, args.rate), args.top)
+    with tempfile.TemporaryDirectory() as folder:
+        raw = Path(folder) / "samples.txt"
+        profile(har_of(args.size_mb), args.rate, raw)
+        summarize(raw, args.top)
 
 
 if __name__ == "__main__":

@@ -48,10 +48,16 @@ def measure(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
-def bench(size_mb: float, repeat: int, *, compact: bool, baseline: str | None) -> None:
+def har_of(size_mb: float, *, compact: bool = False) -> Path:
+    """The generated HAR of this size, made once and cached in benchmarks/data/."""
     har = DATA / f"chrome-{size_mb:g}mb{'-compact' if compact else ''}.har"
     if not har.exists():
         generate(size_mb, har, compact=compact)
+    return har
+
+
+def bench(size_mb: float, repeat: int, *, compact: bool, baseline: str | None) -> None:
+    har = har_of(size_mb, compact=compact)
     out = DATA / "out.har"
     mb = har.stat().st_size / 1e6
     commands = {

@@ -28,7 +28,7 @@ from harscrub.rules import Ruleset, ShapeIndex, load_ruleset
 from harscrub.urls import is_encoded_url, is_url
 
 from .conftest import CORPUS
-from .factories import entry, har, header
+from .factories import entry, har, har_bytes, header
 
 # Hypothesis tests take the rules from here, not from a fixture: a failure then shows the
 # example alone, not the whole ruleset.
@@ -355,7 +355,7 @@ def test_the_real_corpus_without_shortcuts_comes_out_the_same(corpus: object) ->
 # What a review of the shortcuts found, each once wrong.
 def scrubbed(*entries: dict[str, object]) -> list[dict[str, object]]:
     out = io.BytesIO()
-    scrub_stream(io.BytesIO(json.dumps(har(*entries)).encode()), out, options=Options(key=KEY))
+    scrub_stream(io.BytesIO(har_bytes(*entries)), out, options=Options(key=KEY))
     return json.loads(out.getvalue())["log"]["entries"]
 
 

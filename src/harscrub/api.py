@@ -87,7 +87,8 @@ def _run(
         actions = {rule.id: rule.action for rule in ruleset.rules}
         redactions: list[Redaction] = []
         # A report holds every finding; their paths and tags repeat ("request.headers[3].value",
-        # one tag per secret), and one copy of each halves what a finding costs in memory.
+        # one tag per secret), and one copy of each halves what a finding costs in memory. A
+        # dict of this run's, not sys.intern: interned strings outlive the run in a library.
         shared: dict[str, str] = {}
         counts: Counter[tuple[str, str]] = Counter()
         entries = 0
@@ -299,4 +300,4 @@ def _same_file(src: Path | None, dst: Path) -> bool:
         src_stat = os.fstat(sys.stdin.fileno()) if src is None else src.stat()
     except (OSError, ValueError):  # no such file yet, a closed stdin or one without a descriptor
         return False
-    return (src_stat.st_dev, src_stat.st_ino) == (dst_stat.st_dev, dst_stat.st_ino)
+    return os.path.samestat(src_stat, dst_stat)

@@ -13,12 +13,10 @@ import signal
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
@@ -32,6 +30,9 @@ from harscrub.output import (
 )
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 PATTERNS = ("*.har",)
 # Not walked unless named: version control and installed packages, whose HAR test fixtures
@@ -201,8 +202,9 @@ def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[J
         for source, _ in found.files:
             # One file reached twice (named twice, through a symlink): done once. Hard links
             # are separate paths: --in-place replaces each, so no copy keeps the secrets.
-            if real_path(source) not in seen:
-                seen.add(real_path(source))
+            key = real_path(source)
+            if key not in seen:
+                seen.add(key)
                 jobs.append(Job(source, action))
         return jobs
     inputs = {real_path(source) for source, _ in found.files}
@@ -245,6 +247,9 @@ def run_jobs(
     workers = max(1, min(workers or default_workers(), len(jobs)))
     if workers == 1:
         return list(_reported((do_job(job, ruleset, options) for job in jobs), progress))
+    # Imported here: loading multiprocessing costs every single-file run and --version 15 ms.
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     # Interrupts are held while the workers are forked and the jobs queued: a worker takes the
     # held mask with it, and releases it only once its own handlers are in (_start_worker).
     held = hold_interrupts()
@@ -297,6 +302,8 @@ def do_job(job: Job, ruleset: Ruleset, options: Options) -> Done:
 
 
 def _outcome(future: Future[Done], job: Job) -> Done:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         return future.result()
     except BrokenProcessPool:

@@ -68,9 +68,8 @@ def json_body(text: str, mime: str, scan: Scan) -> list[Span]:
 
 
 # Tokens of a JSON text: strings, brackets, numbers. Commas and literals need no attention.
-_JSON_TOKEN = regex.compile(
-    r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\]]|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?'
-)
+_STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_JSON_TOKEN = regex.compile(rf"{_STRING}|[{{}}\[\]]|-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
 
 def json_spans(text: str, scan: Scan) -> list[Span] | None:
@@ -100,9 +99,10 @@ def json_spans(text: str, scan: Scan) -> list[Span] | None:
                 found += shifted(JSON_STRING.spans(token[1:-1], keyed), m.start() + 1)
             continue
         # What a value, or a container opened here, sits under: its key, else its array's.
-        name = key if key is not None else (names[-1] if names else "")
-        if key == "value" and labels and labels[-1]:
-            name = labels[-1]
+        if key is not None:
+            name = _sits_under(key, labels[-1] if labels else None)
+        else:
+            name = names[-1] if names else ""
         if first == '"':
             value = partial(scan.under_name, place="json", name=name)
             found += shifted(JSON_STRING.spans(token[1:-1], value), m.start() + 1)
@@ -159,7 +159,13 @@ def _json_documents(text: str) -> list[object] | None:
 # each distinct value is scanned once, under the name json_spans would give it, on the parsed
 # document; only a body where that finds something is walked token by token for positions.
 # Measured on API responses: 2.5 times faster, and 8 times for the walk alone.
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_STRING = re.compile(_STRING)
+
+
+def _sits_under(key: str, label: str | None) -> str:
+    """The name a value under key sits under: the key, but in a name/value pair object the
+    name its "name" key gave, if any came before."""
+    return label if key == "value" and label else key
 
 
 def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
@@ -179,7 +185,7 @@ def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
                 strings += 1
                 if len(key) >= MIN_TOKEN:
                     keys[key] = None
-                items.append((value, label if key == "value" and label else key))
+                items.append((value, _sits_under(key, label)))
                 if key == "name" and isinstance(value, str):
                     label = value
             stack.extend(reversed(items))

@@ -139,10 +139,10 @@ def _names(items: Any, path: str, scan: Scan, found: Found) -> None:
     """Names in a name/value list, scanned like keys: a header line split in the wrong place
     puts its token where the name goes."""
     if isinstance(items, list):
+        spans_of = partial(tokens_in_name, scan=scan)
         for i, item in enumerate(items):
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and name:
-                spans_of = partial(tokens_in_name, scan=scan)
                 item["name"] = _scalar(name, f"{path}[{i}].name", spans_of, found)
 
 
@@ -394,8 +394,9 @@ def _walk_inside(
     if isinstance(value, dict):
         nodes = [(value, k, name, f"{path}.{k}") for k in value]
     elif isinstance(value, list):
-        nodes = [(value, i, name, f"{path}[{i}]") for i, v in enumerate(value)]
-        nodes = [n for n in nodes if isinstance(value[n[1]], dict | list)]
+        nodes = [
+            (value, i, name, f"{path}[{i}]") for i, v in enumerate(value) if isinstance(v, _TREE)
+        ]
     else:
         return
     _walk(nodes, scan, found, inherit=True)

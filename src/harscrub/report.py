@@ -56,10 +56,7 @@ class Report:
     @property
     def redacted(self) -> dict[str, int]:
         """Values removed, by rule id."""
-        by_rule: Counter[str] = Counter()
-        for (rule, _), count in self.counts.items():
-            by_rule[rule] += count
-        return dict(by_rule)
+        return dict(_by_rule(self.counts))
 
     @property
     def total(self) -> int:
@@ -102,10 +99,20 @@ class RunReport:
         return sum(r.total for r in self.reports)
 
     def by_rule_and_place(self) -> Counter[tuple[str, str]]:
-        return sum((r.by_rule_and_place() for r in self.reports), Counter())
+        total: Counter[tuple[str, str]] = Counter()
+        for r in self.reports:
+            total.update(r.counts)
+        return total
 
     def by_rule(self) -> Counter[str]:
-        return sum((Counter(r.redacted) for r in self.reports), Counter())
+        return _by_rule(self.by_rule_and_place())
+
+
+def _by_rule(counts: Counter[tuple[str, str]]) -> Counter[str]:
+    by_rule: Counter[str] = Counter()
+    for (rule, _), count in counts.items():
+        by_rule[rule] += count
+    return by_rule
 
 
 def to_json(run: RunReport) -> dict[str, Any]:
@@ -141,7 +148,7 @@ def to_json(run: RunReport) -> dict[str, Any]:
         "totals": {
             "files": len(run.reports) + len(run.failures),
             "failed": len(run.failures),
-            "filesWithFindings": sum(1 for r in run.reports if r.redactions),
+            "filesWithFindings": sum(1 for r in run.reports if r.total),
             "entries": sum(r.entries for r in run.reports),
             "findings": run.total,
             "byRule": dict(sorted(run.by_rule().items())),
