@@ -18,16 +18,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from harscrub import interrupts
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
-from harscrub.output import (
-    INTERRUPTS,
-    hold_interrupts,
-    real_path,
-    release_interrupts,
-    remove_temp_files,
-)
+from harscrub.output import real_path, remove_temp_files
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
@@ -252,18 +247,18 @@ def run_jobs(
 
     # Interrupts are held while the workers are forked and the jobs queued: a worker takes the
     # held mask with it, and releases it only once its own handlers are in (_start_worker).
-    held = hold_interrupts()
+    held = interrupts.hold()
     try:
         pool = ProcessPoolExecutor(workers, initializer=_start_worker, initargs=(ruleset, options))
     except BaseException:
-        release_interrupts(held)
+        interrupts.release(held)
         raise
     results: list[Done | None] = [None] * len(jobs)
     processes: list[Any] = []
     try:
         futures = {pool.submit(_work, job): i for i, job in enumerate(jobs)}
         processes = list((getattr(pool, "_processes", None) or {}).values())
-        release_interrupts(held)  # one that came meanwhile is raised here, inside the try
+        interrupts.release(held)  # one that came meanwhile is raised here, inside the try
         for future in as_completed(futures):
             i = futures[future]
             results[i] = done = _outcome(future, jobs[i])
@@ -272,7 +267,7 @@ def run_jobs(
     except BaseException:
         # Interrupted (Ctrl-C, SIGTERM): no file starts, and the ones running stop now rather
         # than when done, each removing its temp file on the way out.
-        release_interrupts(held)
+        interrupts.release(held)
         _stop(pool, processes)
         for job, result in zip(jobs, results, strict=True):
             if result is None:
@@ -329,9 +324,9 @@ _busy = False  # whether a job is running in this worker
 def _start_worker(ruleset: Ruleset, options: Options) -> None:
     global _worker
     _worker = (ruleset, options)
-    for signum in INTERRUPTS:
+    for signum in interrupts.INTERRUPTS:
         signal.signal(signum, _interrupt_worker)
-    release_interrupts(set())  # held by run_jobs while this process was forked
+    interrupts.release(set())  # held by run_jobs while this process was forked
 
 
 def _work(job: Job) -> Done:
@@ -355,7 +350,7 @@ def _interrupt_worker(signum: int, frame: FrameType | None) -> None:
         # KeyboardInterrupt in the middle of the cleanup would leave the temp file behind. (A
         # handler that does nothing, not SIG_IGN: Python raises on a signal it has a handler
         # for on record but finds ignored.)
-        for signum in INTERRUPTS:
+        for signum in interrupts.INTERRUPTS:
             signal.signal(signum, _ignore)
         raise KeyboardInterrupt
     os._exit(_INTERRUPTED)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from enum import IntEnum
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 import click
 import orjson
 
-from harscrub import __version__
+from harscrub import __version__, interrupts
 from harscrub.api import check_file, scrub_file
 from harscrub.batch import PATTERNS, name_matches, scrub_paths
 from harscrub.config import Config, find_config, load_config
@@ -225,7 +223,7 @@ def scrub(
     temporary file and renamed into place only when complete; on any error nothing is
     written for that file and its input is left untouched.
     """
-    _install_signal_handlers()
+    interrupts.install()
     with _errors(debug):
         config = _config(settings)
         ruleset = _ruleset(settings, config)
@@ -481,11 +479,6 @@ def _errors(debug: bool) -> Iterator[None]:
         )
 
 
-def _install_signal_handlers() -> None:
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _interrupt)
-
-
 def _say(message: str) -> None:
     click.echo(f"harscrub: {printable(message)}", err=True)
 
@@ -493,8 +486,3 @@ def _say(message: str) -> None:
 def _fail(message: str, code: Exit) -> NoReturn:
     _say(message)
     sys.exit(code)
-
-
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM and SIGHUP unwind like Ctrl-C, so the temp file is removed on the way out.
-    raise KeyboardInterrupt

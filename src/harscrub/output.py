@@ -7,7 +7,6 @@ import io
 import os
 import secrets
 import shutil
-import signal
 import stat
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from harscrub import interrupts
 from harscrub.errors import OutputError
 
 STDIO = "-"  # the command line's name for stdin and stdout
@@ -82,14 +82,14 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         return
     # Interrupts are held while the temp file is made, so that one cannot land between its
     # creation and the try that removes it.
-    held = hold_interrupts()
+    held = interrupts.hold()
     try:
         fd, tmp = _create_beside(real, str(dst))
     except BaseException:
-        release_interrupts(held)
+        interrupts.release(held)
         raise
     try:
-        release_interrupts(held)  # one that came meanwhile is raised here, inside the try
+        interrupts.release(held)  # one that came meanwhile is raised here, inside the try
         with io.FileIO(fd, "wb") as raw:
             sink = _Sink(raw, str(dst))
             yield sink  # type: ignore[misc]
@@ -114,22 +114,6 @@ def real_path(path: Path) -> Path:
     """The file a write to path lands on: atomic_output replaces this one, through symlinks.
     Two paths with one real path are one output; hard links are not (each is replaced alone)."""
     return Path(os.path.realpath(path))
-
-
-INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
-
-
-def hold_interrupts() -> set[signal.Signals] | None:
-    """Block Ctrl-C, SIGTERM and SIGHUP in this thread; returns what release_interrupts needs."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows
-        return None
-    return signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
-
-
-def release_interrupts(held: set[signal.Signals] | None) -> None:
-    """Undo hold_interrupts; an interrupt that came in between is raised now."""
-    if held is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def remove_temp_files(dst: Path) -> None:
