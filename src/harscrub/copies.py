@@ -63,7 +63,9 @@ class Copies(Generic[T]):
             return
         learnt = False
         bare_secret = secret.rstrip("=")
-        for form in (bare_secret, quote(secret, safe=""), quote(bare_secret, safe="")):
+        # surrogatepass: a lone surrogate, which browsers write, has no UTF-8 of its own.
+        quoted = (quote(s, safe="", errors="surrogatepass") for s in (secret, bare_secret))
+        for form in (bare_secret, *quoted):
             bare = form.rstrip("=")
             if len(bare) >= MIN_LENGTH and bare not in self._secrets:  # "1=======" is no secret
                 self._secrets[bare] = about

@@ -113,13 +113,14 @@ def _json_escape(m: regex.Match[str]) -> Iterator[Piece]:
 
 # A replacement is a placeholder, made of letters, digits and "[]:-", or an inner container's
 # already-encoded replacement. Brackets stay readable in a query ("code=[REDACTED:...]", as
-# browsers send them) but are escaped in a path or userinfo, where they are not allowed.
+# browsers send them) but are escaped in a path or userinfo, where they are not allowed. A lone
+# surrogate (browsers write "\ud800" into HARs) is encoded as its three UTF-8-style bytes.
 QUERY = Escapes("%", regex.compile(r"(?:%[0-9A-Fa-f]{2})+"), _percent_run,
-                lambda t: quote(t, safe="[]:"))  # fmt: skip
+                lambda t: quote(t, safe="[]:", errors="surrogatepass"))  # fmt: skip
 FORM = Escapes("", regex.compile(r"(?:%[0-9A-Fa-f]{2})+|\+"), _percent_run,
-               lambda t: quote(t, safe="[]:"))  # fmt: skip
+               lambda t: quote(t, safe="[]:", errors="surrogatepass"))  # fmt: skip
 PATH = Escapes("%", regex.compile(r"(?:%[0-9A-Fa-f]{2})+"), _percent_run,
-               lambda t: quote(t, safe=":"))  # fmt: skip
+               lambda t: quote(t, safe=":", errors="surrogatepass"))  # fmt: skip
 HTML = Escapes("&",
                regex.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});?"),
                _entity, lambda t: html.escape(t, quote=True))  # fmt: skip

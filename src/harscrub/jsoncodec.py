@@ -60,12 +60,19 @@ class JsonError(ValueError):
         self.pos = pos
 
 
+class TooDeep(JsonError):
+    """Valid JSON nested deeper than harscrub can copy exactly."""
+
+    def __init__(self, pos: int = 0) -> None:
+        super().__init__(_TOO_DEEP, pos)
+
+
 class _Reject(ValueError):
     pass
 
 
 def _no_constant(name: str) -> Any:
-    raise _Reject(f"{name} is not valid JSON")
+    raise _Reject(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
@@ -82,14 +89,21 @@ def loads(raw: bytes) -> Any:
     except orjson.JSONDecodeError as e:
         try:
             return _exact_loads(raw)
-        except (ValueError, RecursionError):
+        except UnicodeDecodeError:
+            # orjson says "str is not valid UTF-8: surrogates not allowed" for any bad byte.
+            raise JsonError("a byte that is not UTF-8; save the HAR as UTF-8", e.pos) from None
+        except _Reject as reject:  # says what it was: NaN, a number too large
+            raise JsonError(str(reject), e.pos) from None
+        except RecursionError:  # orjson stops at 1024 levels, json a little before
+            raise TooDeep(e.pos) from None
+        except ValueError:
             raise JsonError(e.msg, e.pos) from None
     if raw.translate(_DIGITS_TO_ZERO).find(_LONG_DIGIT_RUN) < 0:
         return value
     try:
         return _exact_loads(raw)
     except RecursionError:
-        raise JsonError(_TOO_DEEP, 0) from None
+        raise TooDeep from None
 
 
 def _exact_loads(raw: bytes) -> Any:
@@ -99,7 +113,7 @@ def _exact_loads(raw: bytes) -> Any:
 def dumps(value: Any, *, indent: bool) -> bytes:
     """Encode one value as UTF-8 JSON, with browsers' 2-space indent or compact.
 
-    Raises JsonError only for a value nested deeper than the exact path can go.
+    Raises TooDeep only for a value nested deeper than the exact path can go.
     """
     try:
         return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0)
@@ -113,5 +127,5 @@ def dumps(value: Any, *, indent: bool) -> bytes:
                 separators=(",", ": ") if indent else (",", ":"),
             )
         except RecursionError:
-            raise JsonError(_TOO_DEEP, 0) from None
+            raise TooDeep from None
         return text.encode("utf-8", _SURROGATE_ESCAPE)

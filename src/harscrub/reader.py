@@ -300,6 +300,8 @@ class HarReader:
         raw = self._buf[start:end]
         try:
             return jsoncodec.loads(raw)
+        except jsoncodec.TooDeep as e:
+            raise self._error(f"{where}: {e.msg}", start) from None
         except jsoncodec.JsonError as e:
             # orjson counts characters; turn that back into a byte offset for _position().
             offset = len(raw.decode("utf-8", "replace")[: e.pos].encode())
