@@ -160,6 +160,13 @@ MATRIX: dict[str, tuple[bytes, Fails | Kept]] = {
         Kept((b'"response": null',), entries=2),
     ),
     "no entries": (log(b"[]"), Kept(entries=0)),
+    "a body marked base64 that is not base64 (scanned as the text it is)": (
+        one(
+            b'{"response": {"content": {"mimeType": "image/png", "encoding": "base64", "text": '
+            b'"not base64: ' + COOKIE + b'"}}}'
+        ),
+        Kept((b'"text": "not base64: sid=[REDACTED:',)),
+    ),
 }
 
 

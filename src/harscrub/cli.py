@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import traceback
@@ -33,6 +34,8 @@ from harscrub.summary import (
     print_tables,
     printable,
 )
+
+_GC_THRESHOLD = 50_000  # allocations between two collections of the youngest generation
 
 
 class Exit(IntEnum):
@@ -224,6 +227,11 @@ def scrub(
     written for that file and its input is left untouched.
     """
     interrupts.install()
+    # harscrub makes millions of short-lived objects and hardly any cycles. At the default
+    # threshold (700) the collector ran so often that an entry with 100,000 cookies took 6.3 s
+    # instead of 2.2 s, growing faster than its size; a normal HAR gains 5 to 10%. The
+    # library leaves this process-wide setting to its caller.
+    gc.set_threshold(_GC_THRESHOLD, *gc.get_threshold()[1:])
     with _errors(debug):
         config = _config(settings)
         ruleset = _ruleset(settings, config)

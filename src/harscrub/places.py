@@ -224,15 +224,17 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
     if not isinstance(text, str) or not text:
         return
     body_spans = partial(bodies.body_spans, mime=mime, scan=scan)
-    if holder.get("encoding") != "base64":
+    data = _base64_bytes(text) if holder.get("encoding") == "base64" else None
+    if data is None:
         # Text is text whatever its type says: Chrome stores protobuf posts, HLS playlists
-        # and CSP reports as text with "binary" or unknown types.
+        # and CSP reports as text with "binary" or unknown types. So is a body marked base64
+        # that is not base64.
         _rewrite(holder, "text", f"{path}.text", body_spans, found, scan)
         return
     if not bodies.is_textual(mime):
         return  # media in base64 is left alone
     # Fiddler, Charles and mitmproxy write JSON and HTML bodies in base64 too.
-    decoded = _base64_text(text, bodies.charset(mime))
+    decoded = _decoded_text(data, bodies.charset(mime))
     if decoded is None:
         return
     plain, encoding = decoded
@@ -242,24 +244,28 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
         found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
 
 
-def _base64_text(text: str, charset: str | None) -> tuple[str, str] | None:
-    """(text, encoding) of a base64 body of a textual type; None for what is not base64.
+def _base64_bytes(text: str) -> bytes | None:
+    """What a base64 body decodes to; None if it is not base64 (line breaks allowed)."""
+    compact = "".join(text.split())
+    try:
+        return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _decoded_text(data: bytes, charset: str | None) -> tuple[str, str] | None:
+    """(text, encoding) of a textual body's bytes; None for bytes that are binary after all.
 
     Tried in order: the declared charset, UTF-8, Latin-1 (which decodes any bytes but NUL-free
     ones are text, so a body in an unknown 8-bit charset is still scanned: its ASCII tokens
     decode as themselves).
     """
-    compact = "".join(text.split())
-    try:
-        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
     for encoding in (charset, "utf-8", "latin-1"):
         if encoding is None or (encoding == "latin-1" and b"\x00" in data):
             continue  # NUL bytes and no charset that explains them: binary after all
         try:
             return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # "idna" and others raise a plain UnicodeError
             continue
     return None
 
