@@ -3,11 +3,11 @@
 A leak is usually the copy nobody thought of: a session cookie copied into an ad beacon's
 query, a token echoed in a response header, a cookie value written by a script in a body.
 Copies are matched as whole tokens (a run of the characters below, or a part of one between
-'/', with or without base64's '=' padding), so a secret is never cut out of the middle of a
-longer word. A secret that is no single token ("1.2.utmcsr=(direct)|utmccn=x") is looked for as
-it is, wherever it is: it is long and odd enough not to be part of something else. Secrets
-shorter than eight characters, or without both letters and digits, are not remembered: they
-are too likely to be words.
+'/', with or without base64's '=' padding, or without a '.', '-', '~' or '@' at its ends), so a
+secret is never cut out of the middle of a longer word. A secret that is no single token
+("1.2.utmcsr=(direct)|utmccn=x") is looked for as it is, wherever it is: it is long and odd
+enough not to be part of something else. Secrets shorter than eight characters, or without
+both letters and digits, are not remembered: they are too likely to be words.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ T = TypeVar("T")  # what the caller keeps about a removed secret
 
 MIN_LENGTH = 8
 _MIN_PLAIN_LENGTH = 16
-_CHARS = r"\w.~+/%@!$*()',|-"
+# Not ' ( ) , ! * | $: they end a quote, a call or a list item ("track('<s>')"), and a secret
+# holding one is no single token, so it is looked for as it is, anywhere.
+_CHARS = r"\w.~+/%@-"
 _TOKEN = regex.compile(rf"[{_CHARS}]{{8,}}=*")
 _BARE_TOKEN = regex.compile(rf"[{_CHARS}]{{8,}}")  # without its padding
 # An ASCII text, as most are, is tested as bytes: every byte that is no token character
@@ -32,6 +34,11 @@ _BARE_TOKEN = regex.compile(rf"[{_CHARS}]{{8,}}")  # without its padding
 _ASCII_TOKEN_CHAR = re.compile(f"[{_CHARS}]", re.ASCII)
 _BLANKS = bytes(c if _ASCII_TOKEN_CHAR.match(chr(c)) else 0x20 for c in range(256))
 _BLANKS_AND_SLASHES = _BLANKS.replace(b"/", b" ")
+# Token characters that may also end a sentence or begin a mention ("session <s>.", "@<s>"):
+# a copy is also matched with these cut from its ends.
+_EDGES = ".~@-"
+_BLANKS_AND_EDGES = _BLANKS.translate(bytes.maketrans(_EDGES.encode(), b" " * len(_EDGES)))
+_BLANKS_SLASHES_AND_EDGES = _BLANKS_AND_EDGES.replace(b"/", b" ")
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _MAX_SECRETS = 100_000  # memory stays bounded on an archive of secrets
@@ -98,31 +105,45 @@ class Copies(Generic[T]):
         """
         if text.isascii():
             data = text.encode()
-            if not self._ascii_words.isdisjoint(data.translate(_BLANKS_AND_SLASHES).split()):
-                return True
-            slashed = self._ascii_slashed
-            return bool(slashed) and not slashed.isdisjoint(data.translate(_BLANKS).split())
+            words, slashed = self._ascii_words, self._ascii_slashed
+            return any(
+                not known.isdisjoint(data.translate(table).split())
+                for known, table in (
+                    (words, _BLANKS_AND_SLASHES),
+                    (words, _BLANKS_SLASHES_AND_EDGES),
+                    (slashed, _BLANKS),
+                    (slashed, _BLANKS_AND_EDGES),
+                )
+                if known
+            )
         tokens = _BARE_TOKEN.findall(text)
+        tokens += [token.strip(_EDGES) for token in tokens]
         if not self._secrets.keys().isdisjoint(tokens):
             return True
         joined = "/".join(tokens)
         return "/" in joined and not self._secrets.keys().isdisjoint(joined.split("/"))
 
     def _tokens(self, text: str) -> list[tuple[int, int, T]]:
-        found = []
+        found: list[tuple[int, int, T]] = []
         for m in _TOKEN.finditer(text):
-            token = m.group()
-            if (about := self._secrets.get(token.rstrip("="))) is not None:
-                found.append((m.start(), m.end(), about))
-            elif "/" in token:  # an id between slashes in a URL path
-                start = m.start()
-                for part in token.split("/"):
-                    if len(part) >= MIN_LENGTH and (
-                        (about := self._secrets.get(part.rstrip("="))) is not None
-                    ):
-                        found.append((start, start + len(part), about))
+            if not self._add(m.group(), m.start(), found) and "/" in m.group():
+                start = m.start()  # an id between slashes in a URL path
+                for part in m.group().split("/"):
+                    self._add(part, start, found)
                     start += len(part) + 1
         return found
+
+    def _add(self, token: str, start: int, found: list[tuple[int, int, T]]) -> bool:
+        """Whether token (at start), or it without the punctuation at its ends, is a secret."""
+        if (about := self._secrets.get(token.rstrip("="))) is not None:
+            found.append((start, start + len(token), about))
+            return True
+        core = token.strip(_EDGES)
+        if core != token and (about := self._secrets.get(core.rstrip("="))) is not None:
+            start += token.index(core)
+            found.append((start, start + len(core), about))
+            return True
+        return False
 
 
 def _each(text: str, secrets: dict[str, T]) -> list[tuple[int, int, T]]:

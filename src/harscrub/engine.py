@@ -35,7 +35,9 @@ _NAME_CACHE_SIZE = 4096
 # in every item) are looked at once while the run's secrets stay the same.
 _MEMO_SIZE = 8192
 _MEMO_LENGTH = 1024
-_ONE_WORD = regex.compile(r"[^\s=&;,:/]{0,4096}")
+# A value that is one token with nothing to cut from its ends (see copies): a copy in it can
+# only be all of it.
+_ONE_WORD = regex.compile(r"[\w+%]{0,4096}=*")
 
 _Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
 
@@ -166,7 +168,7 @@ class Scrubber:
         if not found and (removed := self._copies.whole(text)):
             return self._copy(removed, text, 0, len(text))  # a copy of a secret found before
         if place == "json" and _ONE_WORD.fullmatch(text):
-            return found  # compared whole, just above: a one-word value holds nothing more
+            return found  # compared whole, just above
         return merged(found, self._copy_spans(text))
 
     def shapes(self, text: str, place: str) -> list[Span]:
@@ -229,6 +231,9 @@ class Scrubber:
         secret = text[len(keep) :]
         lead = len(secret) - len(secret.lstrip())
         trail = len(secret.rstrip())
+        if trail - lead > 2 and secret[lead] == secret[trail - 1] == '"':
+            # A quoted value (RFC 6265 allows sid="..."): its copies come without the quotes.
+            lead, trail = lead + 1, trail - 1
         if lead >= trail or _done(secret):
             return []  # blank, or holding what a first run left ("[REDACTED:...])" in text)
         return self._span(rule, text, len(keep) + lead, len(keep) + trail, place)

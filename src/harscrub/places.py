@@ -22,8 +22,8 @@ from typing import Any
 import regex
 
 from harscrub import bodies
-from harscrub.escapes import QUERY
-from harscrub.spans import Hit, Scan, Span, apply, tokens_in_name
+from harscrub.escapes import FORM, QUERY
+from harscrub.spans import Hit, Scan, Span, apply, merged, tokens_in_name
 
 Found = list[tuple[str, Hit]]
 """(path of the HAR field, what was removed from it)."""
@@ -284,8 +284,15 @@ def _base64_like(original: str, data: bytes) -> str:
 
 def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
     # queryString and postData.params values are percent-encoded as sent by Chrome and decoded
-    # by Firefox; decoding an already decoded value changes nothing a rule looks at.
-    return partial(QUERY.spans, scan=partial(scan.under_name, place=place, name=name))
+    # by Firefox; decoding an already decoded value changes nothing a rule looks at, except
+    # '+': a space as Chrome writes it, a plus as Firefox does. With one, both are looked at.
+    under_name = partial(scan.under_name, place=place, name=name)
+
+    def spans(text: str) -> list[Span]:
+        found = QUERY.spans(text, under_name)
+        return merged(found, FORM.spans(text, under_name)) if "+" in text else found
+
+    return spans
 
 
 def _named_values(items: Any, path: str) -> Iterator[tuple[dict[str, Any], str, str, str]]:
