@@ -231,8 +231,9 @@ class Scrubber:
         secret = text[len(keep) :]
         lead = len(secret) - len(secret.lstrip())
         trail = len(secret.rstrip())
-        if trail - lead > 2 and secret[lead] == secret[trail - 1] == '"':
-            # A quoted value (RFC 6265 allows sid="..."): its copies come without the quotes.
+        if trail - lead >= 2 and secret[lead] == secret[trail - 1] == '"':
+            # A quoted value (RFC 6265 allows sid="..."): its copies come without the quotes,
+            # and '""' is what --placeholder drop left of one.
             lead, trail = lead + 1, trail - 1
         if lead >= trail or _done(secret):
             return []  # blank, or holding what a first run left ("[REDACTED:...])" in text)

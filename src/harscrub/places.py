@@ -239,9 +239,17 @@ def _body(holder: dict[str, Any], path: str, mime: str, scan: Scan, found: Found
         return
     plain, encoding = decoded
     if spans := body_spans(plain):
-        errors = "surrogatepass" if encoding == "utf-8" else "strict"
-        holder["text"] = _base64_like(text, apply(plain, spans).encode(encoding, errors))
+        holder["text"] = _base64_like(text, _encoded_text(apply(plain, spans), encoding))
         found += [(f"{path}.text", hit) for span in spans for hit in span.hits]
+
+
+def _encoded_text(text: str, encoding: str) -> bytes:
+    """text in the body's own charset; in UTF-8 where that charset cannot write it back (a
+    codec such as "idna" decodes what it refuses to encode): the secret must go either way."""
+    try:
+        return text.encode(encoding, "surrogatepass" if encoding == "utf-8" else "strict")
+    except UnicodeError:
+        return text.encode("utf-8", "surrogatepass")
 
 
 def _base64_bytes(text: str) -> bytes | None:

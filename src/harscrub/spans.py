@@ -92,21 +92,37 @@ def shifted(spans: Iterable[Span], offset: int) -> list[Span]:
 
 
 def merged(*groups: Iterable[Span]) -> list[Span]:
-    """One sorted, disjoint list; where spans overlap, the one from an earlier group wins.
+    """One sorted, disjoint list; where spans overlap, the one from an earlier group wins,
+    unless the later one holds it and more: then the later one takes its place.
 
     Structure comes first (a query parameter found by its name), shapes found in the raw text
-    second: they mostly find the same secret again.
+    second: they mostly find the same secret again. But a structure may see only part of a
+    secret (a path parameter's value ends at '/', and a base64 key goes on past it); cutting
+    the whole of what a shape found leaves none of it.
     """
     kept: list[Span] = []  # sorted by start and disjoint, so only neighbours can overlap
     starts: list[int] = []
     for group in groups:
         for span in group:
-            i = bisect_right(starts, span.start)
-            if (i and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+            lo = hi = bisect_right(starts, span.start)
+            if lo and kept[lo - 1].end > span.start:
+                lo -= 1
+            while hi < len(kept) and kept[hi].start < span.end:
+                hi += 1
+            if lo < hi and not _holds_more(span, kept[lo:hi]):
                 continue
-            starts.insert(i, span.start)
-            kept.insert(i, span)
+            starts[lo:hi] = [span.start]
+            kept[lo:hi] = [span]
     return kept
+
+
+def _holds_more(span: Span, others: list[Span]) -> bool:
+    """Whether span covers every one of others, and is longer than each. Never a copy: it is
+    matched with any '=' after it, as base64 padding, and that '=' may be a separator."""
+    return all(hit.place != "copy" for hit in span.hits) and all(
+        span.start <= o.start and o.end <= span.end and o.end - o.start < span.end - span.start
+        for o in others
+    )
 
 
 # Shorter text is looked at for copies of the run's secrets only: every token format the rules
