@@ -29,6 +29,7 @@ _STRING_TAIL = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BARE = re.compile(rb'[^ \t\r\n,:\[\]{}"]+')
 _JSONP = re.compile(rb"[A-Za-z_$][\w$.]*\s*\(")
 _JSON_START = re.compile(rb'[\["0-9-]|(?:true|false|null)(?![\w$])')
+_SNIFF = 4096  # bytes of a file that is no HAR looked at to say what it is instead
 
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
 _QUOTE, _COMMA, _COLON = b'",:'
@@ -359,10 +360,17 @@ class HarReader:
         pending = len(self._buf) - self._pos
         # Reading at least as much as is pending doubles the buffer while one big value is
         # scanned again from its start, which keeps the rescans linear in the value's size.
+        # A raw stream may return less than asked (a pipe, a socket): read on until it is all
+        # there, or a value in 1-byte reads is rescanned after each byte.
+        want = max(self._chunk, pending)
+        pieces: list[bytes] = []
         try:
-            data = self._read(max(self._chunk, pending))
+            while want > 0 and (piece := self._read(want)):
+                pieces.append(piece)
+                want -= len(piece)
         except OSError as e:
             raise InputError.cannot_read(self.name, e) from e
+        data = b"".join(pieces)
         dropped = self._pos
         # _line() counted up to _counted already (_counted <= _pos): count only the rest.
         newlines = self._counted_lines + self._buf.count(b"\n", self._counted, dropped)
@@ -420,6 +428,8 @@ class HarReader:
         return BadHar(f"{self.name}: truncated: the file ends inside {where}")
 
     def _not_an_object(self) -> BadHar:
+        while len(self._buf) - self._pos < _SNIFF and self._more():
+            pass  # enough of the start to tell JSONP or other JSON, however it was read
         if _JSONP.match(self._buf, self._pos):
             return self._error(
                 "not a HAR: the JSON is wrapped in a JavaScript call (JSONP); "
