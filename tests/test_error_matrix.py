@@ -100,6 +100,10 @@ MATRIX: dict[str, tuple[bytes, Fails | Kept]] = {
     "NaN": (one(b'{"time": NaN}'), Fails("(NaN is not a JSON number)")),
     "Infinity": (one(b'{"time": -Infinity}'), Fails("(-Infinity is not a JSON number)")),
     "a number no float holds": (one(b'{"time": 1e999}'), Fails("(number too large for JSON)")),
+    "an integer of 4,301 digits": (
+        one(b'{"time": ' + b"1" * 4301 + b"}"),
+        Fails("(an integer of more than 4300 digits)"),
+    ),
     "invalid UTF-8 bytes": (
         one(cookie_entry(b"sid=\xff" + CANARY.encode())),
         Fails("not valid JSON in log.entries[0] (a byte that is not UTF-8; save the HAR as UTF-8)"),

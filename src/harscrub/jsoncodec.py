@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import json
 import math
+import sys
 from typing import Any
 
 import orjson
@@ -49,6 +50,10 @@ codecs.register_error(_SURROGATE_ESCAPE, _escape_surrogates)
 
 # The standard library's depth limit is Python's recursion limit, a little below orjson's 1024.
 _TOO_DEEP = "nested too deeply for an exact copy (about 900 levels at most)"
+
+
+_MAX_DIGITS = sys.get_int_max_str_digits()
+_TOO_MANY_DIGITS = "for integer string conversion"
 
 
 class JsonError(ValueError):
@@ -96,7 +101,9 @@ def loads(raw: bytes) -> Any:
             raise JsonError(str(reject), e.pos) from None
         except RecursionError:  # orjson stops at 1024 levels, json a little before
             raise TooDeep(e.pos) from None
-        except ValueError:
+        except ValueError as exact:
+            if _TOO_MANY_DIGITS in str(exact):  # Python's guard against quadratic int parsing
+                raise JsonError(f"an integer of more than {_MAX_DIGITS} digits", e.pos) from None
             raise JsonError(e.msg, e.pos) from None
     if raw.translate(_DIGITS_TO_ZERO).find(_LONG_DIGIT_RUN) < 0:
         return value

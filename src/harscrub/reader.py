@@ -9,7 +9,6 @@ pretty or single-line JSON, a UTF-8 BOM, UTF-16/32 and vendor fields are accepte
 from __future__ import annotations
 
 import codecs
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ _STRING_TAIL = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BARE = re.compile(rb'[^ \t\r\n,:\[\]{}"]+')
 _JSONP = re.compile(rb"[A-Za-z_$][\w$.]*\s*\(")
 _JSON_START = re.compile(rb'[\["0-9-]|(?:true|false|null)(?![\w$])')
+_FIELD_NAME = re.compile(r"[A-Za-z_$@][\w$@.-]{0,39}", re.ASCII)
+_DIGIT = re.compile(r"[0-9]")
 _SNIFF = 4096  # bytes of a file that is no HAR looked at to say what it is instead
 
 _LBRACE, _RBRACE, _LBRACKET, _RBRACKET = b"{}[]"
@@ -459,8 +460,11 @@ def _utf16_or_32(head: bytes) -> str | None:
 
 
 def _shown(key: str) -> str:
-    """A key from the input, fit for a one-line message: escaped and cut short."""
-    return json.dumps(key[:40] + ("..." if len(key) > 40 else ""))[1:-1]
+    """A key from the input, in a one-line message, only if it reads as a field name: a key may
+    itself be a secret (a map keyed by session id), so a long one with digits is described."""
+    if _FIELD_NAME.fullmatch(key) and not (len(key) >= 16 and _DIGIT.search(key)):
+        return key
+    return f"<a key of {len(key)} characters>"
 
 
 def _transcoded(
