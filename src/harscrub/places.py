@@ -294,7 +294,8 @@ def _encoded(scan: Scan, place: str, name: str) -> SpansOf:
     # queryString and postData.params values are percent-encoded as sent by Chrome and decoded
     # by Firefox; decoding an already decoded value changes nothing a rule looks at, except
     # '+': a space as Chrome writes it, a plus as Firefox does. With one, both are looked at.
-    under_name = partial(scan.under_name, place=place, name=name)
+    # Names too are written encoded by Chrome (a Rails field: user%5Bpassword%5D).
+    under_name = partial(scan.under_name, place=place, name=QUERY.decode(name))
 
     def spans(text: str) -> list[Span]:
         found = QUERY.spans(text, under_name)

@@ -93,7 +93,8 @@ def shifted(spans: Iterable[Span], offset: int) -> list[Span]:
 
 def merged(*groups: Iterable[Span]) -> list[Span]:
     """One sorted, disjoint list; where spans overlap, the one from an earlier group wins,
-    unless the later one holds it and more: then the later one takes its place.
+    unless the later one holds it and more (then the later one takes its place) or reaches
+    past it (then one span covers both).
 
     Structure comes first (a query parameter found by its name), shapes found in the raw text
     second: they mostly find the same secret again. But a structure may see only part of a
@@ -110,16 +111,42 @@ def merged(*groups: Iterable[Span]) -> list[Span]:
             while hi < len(kept) and kept[hi].start < span.end:
                 hi += 1
             if lo < hi and not _holds_more(span, kept[lo:hi]):
-                continue
+                if _is_copy(span) or not _crosses(span, kept[lo:hi]):
+                    continue
+                span = _joined(span, kept[lo:hi])
             starts[lo:hi] = [span.start]
             kept[lo:hi] = [span]
     return kept
 
 
+def _is_copy(span: Span) -> bool:
+    # A copy is matched with any '=' after it, as base64 padding, and that '=' may be a
+    # separator: it never takes or widens another's place.
+    return any(hit.place == "copy" for hit in span.hits)
+
+
+def _crosses(span: Span, others: list[Span]) -> bool:
+    """Whether a part of span lies outside others (sorted and disjoint, each overlapping it)."""
+    pos = span.start
+    for other in others:
+        if other.start > pos:
+            return True
+        pos = max(pos, other.end)
+    return pos < span.end
+
+
+def _joined(span: Span, others: list[Span]) -> Span:
+    """One span over span and others, which cross: two findings of one secret (a token and the
+    JWT inside it), each covering a part the other leaves. The earlier findings' replacements
+    stand for the whole."""
+    start, end = min(span.start, others[0].start), max(span.end, others[-1].end)
+    hits = tuple(hit for other in others for hit in other.hits) + span.hits
+    return Span(start, end, "".join(other.text for other in others), hits)
+
+
 def _holds_more(span: Span, others: list[Span]) -> bool:
-    """Whether span covers every one of others, and is longer than each. Never a copy: it is
-    matched with any '=' after it, as base64 padding, and that '=' may be a separator."""
-    return all(hit.place != "copy" for hit in span.hits) and all(
+    """Whether span covers every one of others, and is longer than each."""
+    return not _is_copy(span) and all(
         span.start <= o.start and o.end <= span.end and o.end - o.start < span.end - span.start
         for o in others
     )
