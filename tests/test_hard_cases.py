@@ -329,3 +329,27 @@ def test_tokens_as_json_body_keys_and_as_query_and_form_names() -> None:
     assert out["request"]["postData"]["text"] == "[REDACTED]=1&page=2"
     assert json.loads(out["response"]["content"]["text"]) == {"[REDACTED]": {"n": 1}, "page": 2}
     assert second == first
+
+
+def test_a_padded_secret_with_punctuation_is_followed_without_its_padding() -> None:
+    """A secret holding '!' is no single token and is looked for as it is: with and without
+    its '=' padding, even past the first thousand such secrets."""
+    cookies = "; ".join(f"c{i}=FAKE!{i:04d}sess1234abcd==" for i in range(1200))
+    e = entry(request_headers=[header("Cookie", cookies)])
+    e["response"]["content"] = {"mimeType": "text/plain", "text": "echo FAKE!1199sess1234abcd ok"}
+    out, _ = run_twice(har(e))
+    assert b"sess1234abcd" not in out
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123\nComment: a b: c\n\n",
+        "Comment: k1: v k2: v\n\n",
+    ],
+)
+def test_a_cut_short_pem_key_with_colons_in_its_headers(headers: str) -> None:
+    lines = "\n".join(["FAKE+fake/FAKE+fake/FAKE+fake/FAKE+fake/FAKE+fake/FAKE+fake/FAKE"] * 3)
+    text = "key dump:\n-----BEGIN RSA PRIV" + "ATE KEY-----\n" + headers + lines
+    out = scrubbed(body(text, "text/plain"))
+    assert "FAKE+fake" not in out["response"]["content"]["text"]

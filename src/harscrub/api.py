@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import stat
 import sys
@@ -26,6 +27,8 @@ from harscrub.writer import HarWriter
 
 STAMP_KEY = "_harscrub"
 _MAX_REPORTED = 2048  # characters of a request URL a report keeps
+_WAKE = 0.25  # seconds between checks for a signal while a pipe sends nothing
+_COPY_SIZE = 1 << 16
 
 
 def scrub_stream(
@@ -225,11 +228,33 @@ def _rereadable(fin: BinaryIO) -> Iterator[BinaryIO]:
         return
     with tempfile.TemporaryFile() as copy:
         try:
-            shutil.copyfileobj(fin, copy)
+            _copy_waking(fin, copy)
         except OSError as e:
             raise InputError.cannot_read(getattr(fin, "name", "<stream>"), e) from None
         copy.seek(0)
         yield copy
+
+
+def _copy_waking(fin: BinaryIO, out: BinaryIO) -> None:
+    """shutil.copyfileobj, waking every _WAKE seconds while no input comes.
+
+    A signal that lands just before a blocking read() is only seen once the read returns, and
+    from a pipe nobody writes to any more that is never: Ctrl-C would then do nothing. Waiting
+    in select() with a timeout checks for it again.
+    """
+    try:
+        fd = fin.fileno()
+        read = fin.read1  # type: ignore[attr-defined]  # at most one read of the pipe
+    except (AttributeError, OSError, ValueError):  # no descriptor (a BytesIO): nothing blocks
+        shutil.copyfileobj(fin, out)
+        return
+    while True:
+        if not select.select([fd], [], [], _WAKE)[0]:
+            continue
+        data = read(_COPY_SIZE)
+        if not data:
+            return
+        out.write(data)
 
 
 def default_output(src: Path) -> Path:

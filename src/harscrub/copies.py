@@ -42,7 +42,7 @@ _PIECES = bytes(
 _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _MAX_SECRETS = 100_000  # memory stays bounded on an archive of secrets
-_MAX_ODD = 1_000
+_MAX_ODD = 10_000  # each is looked for in every text: a loop of str.find
 
 
 class Copies(Generic[T]):
@@ -82,9 +82,11 @@ class Copies(Generic[T]):
         odd = not _TOKEN.fullmatch(secret) or (
             secret.isascii() and not secret.encode().translate(_PIECES).split()
         )
-        if odd and secret not in self._odd and len(self._odd) < _MAX_ODD:
-            self._odd[secret] = about
-            learnt = True
+        # Both with and without its padding: the copy of a padded one may come without.
+        for form in (secret, bare_secret) if odd else ():
+            if len(form) >= MIN_LENGTH and form not in self._odd and len(self._odd) < _MAX_ODD:
+                self._odd[form] = about
+                learnt = True
         self.generation += learnt
 
     def whole(self, text: str) -> T | None:

@@ -14,7 +14,8 @@ import sys
 from types import FrameType
 from typing import Any
 
-INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+# SIGALRM is an interrupt sent again (see _unraisable): held and handled like the others.
+INTERRUPTS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGALRM})
 
 # Long enough for the finalizer to return first, short enough to be immediate to a person.
 _AGAIN_AFTER = 0.01
@@ -32,7 +33,7 @@ def interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def hold() -> set[signal.Signals] | None:
-    """Block Ctrl-C, SIGTERM and SIGHUP in this thread; returns what release needs."""
+    """Block the interrupts in this thread; returns what release needs."""
     if not hasattr(signal, "pthread_sigmask"):  # Windows
         return None
     return signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
