@@ -189,7 +189,7 @@ def _leading_literals(ruleset: Ruleset) -> list[Adversary]:
     what a greedy `.*` backtracks over once per occurrence when the fullmatch fails."""
     runs = {}
     for rule in ruleset.rules:
-        words = re.findall(r"\.\*\(?([a-z0-9]+)", rule.name.pattern) if rule.name else []
+        words = re.findall(r"\.\*\??\(?([a-z0-9]+)", rule.name.pattern) if rule.name else []
         if words:
             runs[words[-1] + "x"] = f"name rule {rule.id!r}: .*{words[-1]}"
     return [Adversary(unit, unit, why=why) for unit, why in runs.items()]
