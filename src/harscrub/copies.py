@@ -75,13 +75,11 @@ class Copies(Generic[T]):
             bare = form.rstrip("=")
             if len(bare) >= MIN_LENGTH and bare not in self._secrets:  # "1=======" is no secret
                 self._secrets[bare] = about
-                if pieces := bare.encode().translate(_PIECES).split() if bare.isascii() else ():
+                if pieces := _pieces(bare):
                     self._ascii_pieces.add(max(pieces, key=len))
                 learnt = True
         # Odd: not one token, or a token of edges alone ("--------") that has no piece.
-        odd = not _TOKEN.fullmatch(secret) or (
-            secret.isascii() and not secret.encode().translate(_PIECES).split()
-        )
+        odd = not _TOKEN.fullmatch(secret) or (secret.isascii() and not _pieces(secret))
         # Both with and without its padding: the copy of a padded one may come without.
         for form in (secret, bare_secret) if odd else ():
             if len(form) >= MIN_LENGTH and form not in self._odd and len(self._odd) < _MAX_ODD:
@@ -108,7 +106,7 @@ class Copies(Generic[T]):
         then runs only where there may be something to find.
         """
         if text.isascii():
-            return not self._ascii_pieces.isdisjoint(text.encode().translate(_PIECES).split())
+            return not self._ascii_pieces.isdisjoint(_pieces(text))
         # What _tokens looks up, in the same steps: each token, its parts between '/', and
         # each of those without its edges, all without their padding.
         tokens = _TOKEN.findall(text)
@@ -137,6 +135,11 @@ class Copies(Generic[T]):
             found.append((start, start + len(core), about))
             return True
         return False
+
+
+def _pieces(text: str) -> list[bytes]:
+    """The pieces of an ASCII text (see _PIECES); none for any other."""
+    return text.encode().translate(_PIECES).split() if text.isascii() else []
 
 
 def _each(text: str, secrets: dict[str, T]) -> list[tuple[int, int, T]]:

@@ -23,7 +23,7 @@ _AGAIN_AFTER = 0.01
 
 def install() -> None:
     """Make SIGTERM and SIGHUP unwind like Ctrl-C, and never let one of them be lost."""
-    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM):
+    for signum in INTERRUPTS - {signal.SIGINT}:  # Python's own for SIGINT raises already
         signal.signal(signum, interrupt)
     sys.unraisablehook = _unraisable
 
