@@ -21,6 +21,7 @@ from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
+from harscrub.remote import Url, downloaded, is_url
 from harscrub.report import Redaction, Report
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
@@ -179,8 +180,8 @@ def _write(writer: HarWriter, event: Event, name: str) -> None:
 
 
 def scrub_file(
-    src: Path | str,
-    dst: Path | str | None = None,
+    src: Path | Url | str,
+    dst: Path | Url | str | None = None,
     *,
     in_place: bool = False,
     ruleset: Ruleset | None = None,
@@ -188,19 +189,21 @@ def scrub_file(
 ) -> Report:
     """Sanitize the HAR at src into dst, atomically: dst appears only when complete.
 
-    The string ``"-"`` means stdin or stdout (a file named "-" is ``Path("-")`` or ``"./-"``).
+    The string ``"-"`` means stdin or stdout (a file named "-" is ``Path("-")`` or ``"./-"``);
+    a string such as ``"s3://bucket/key.har"`` is an object in a store (harscrub[cloud]).
     Without dst, a file src is written beside itself as ``NAME.sanitized.har`` (see
     default_output) and stdin goes to stdout. The input is never overwritten unless in_place is
     set; on any error nothing is written.
     """
-    source = None if _is_stdio(src) else Path(src)
+    source = location(src)
     if in_place and (dst is not None or source is None):
         raise UsageError("--in-place rewrites a named input file; it takes no output")
-    if isinstance(dst, str) and dst.endswith(os.sep) and not _is_stdio(dst):
+    if isinstance(dst, str) and dst.endswith(("/", os.sep)) and not _is_stdio(dst):
         raise OutputError(f"{dst}: is a folder name; give a file name")
     with _open_input(source) as fin:
         target = _output_for(source, fin, dst, in_place=in_place)
-        with atomic_output(target, mode_from=source if in_place else None) as fout:
+        mode_from = source if in_place and isinstance(source, Path) else None
+        with atomic_output(target, mode_from=mode_from) as fout:
             return scrub_stream(
                 fin,
                 fout,
@@ -212,10 +215,10 @@ def scrub_file(
 
 
 def check_file(
-    src: Path | str, *, ruleset: Ruleset | None = None, options: Options | None = None
+    src: Path | Url | str, *, ruleset: Ruleset | None = None, options: Options | None = None
 ) -> Report:
     """What scrub_file would remove from the HAR at src (``"-"``: stdin); writes nothing."""
-    source = None if _is_stdio(src) else Path(src)
+    source = location(src)
     with _open_input(source) as fin:
         return check_stream(fin, name=str(source or "<stdin>"), ruleset=ruleset, options=options)
 
@@ -257,9 +260,19 @@ def _copy_waking(fin: BinaryIO, out: BinaryIO) -> None:
         out.write(data)
 
 
-def default_output(src: Path) -> Path:
+def default_output(src: Path | Url) -> Path | Url:
     """Where a sanitized copy of src goes without -o: ``login.har`` -> ``login.sanitized.har``."""
     return src.with_name(f"{src.stem}.sanitized{src.suffix or '.har'}")
+
+
+def location(path: Path | Url | str) -> Path | Url | None:
+    """What a path given as a string names: None for ``"-"`` (stdin or stdout), a Url for
+    ``s3://...`` and the like, else a local Path."""
+    if isinstance(path, Path | Url):
+        return path
+    if _is_stdio(path):
+        return None
+    return Url.parse(path) if is_url(path) else Path(path)
 
 
 def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
@@ -284,7 +297,9 @@ def _is_stdio(path: Path | str) -> bool:
     return isinstance(path, str) and path == STDIO
 
 
-def _open_input(src: Path | None) -> contextlib.AbstractContextManager[BinaryIO]:
+def _open_input(src: Path | Url | None) -> contextlib.AbstractContextManager[BinaryIO]:
+    if isinstance(src, Url):
+        return downloaded(src)
     if src is None:
         if sys.stdin is None:
             raise InputError("<stdin>: not open")
@@ -298,28 +313,31 @@ def _open_input(src: Path | None) -> contextlib.AbstractContextManager[BinaryIO]
 
 
 def _output_for(
-    source: Path | None, fin: BinaryIO, dst: Path | str | None, *, in_place: bool
-) -> Path | None:
-    """The output path (None: stdout), refusing any that would overwrite the input by accident."""
+    source: Path | Url | None, fin: BinaryIO, dst: Path | Url | str | None, *, in_place: bool
+) -> Path | Url | None:
+    """The output (None: stdout), refusing any that would overwrite the input by accident."""
     if in_place:
         return source
     if dst is None:
         if source is None:
             return None
-        if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):  # e.g. <(zcat x.har.gz)
+        if isinstance(source, Path) and not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
+            # e.g. <(zcat x.har.gz)
             raise UsageError(f"{source}: not a regular file; say where the output goes with -o")
         target = default_output(source)
-    elif _is_stdio(dst):
-        return None
     else:
-        target = Path(dst)
-    if _same_file(source, target):
+        target = location(dst)
+        if target is None:
+            return None
+    if target == source or _same_file(source, target):
         raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
     return target
 
 
-def _same_file(src: Path | None, dst: Path) -> bool:
+def _same_file(src: Path | Url | None, dst: Path | Url) -> bool:
     """Whether writing dst would overwrite src (stdin included), through links of any kind."""
+    if isinstance(src, Url) or isinstance(dst, Url):
+        return False  # the same object is the same URL, and that is asked first
     try:
         dst_stat = dst.stat()
         src_stat = os.fstat(sys.stdin.fileno()) if src is None else src.stat()

@@ -1,4 +1,5 @@
-"""Many HARs in one run: find them under folders, give each its output, run them on processes.
+"""Many HARs in one run: find them under folders (or prefixes in a store), give each its
+output, run them on processes (or a Dask cluster, see cluster.py).
 
 A file that fails is a Failure in the result and the rest go on; only a problem with the run as
 a whole (two inputs that would write one output, a folder without -o) raises before any work.
@@ -18,16 +19,19 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from harscrub import interrupts
+from harscrub import interrupts, remote
 from harscrub.api import check_file, default_output, scrub_file
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
 from harscrub.output import real_path, remove_temp_files
+from harscrub.remote import Url
 from harscrub.report import Failure, Report, RunReport, Skipped
 from harscrub.rules import Ruleset, load_ruleset
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
+
+    from distributed import Client
 
 PATTERNS = ("*.har",)
 # Not walked unless named: version control and installed packages, whose HAR test fixtures
@@ -39,6 +43,7 @@ _INTERRUPTED = 130  # what a shell reports for a process stopped by Ctrl-C
 _STOP_WAIT = 10.0  # seconds an interrupted worker has to remove its temp file and leave
 
 Done = Report | Failure
+Place = Path | Url  # a local file or folder, or an object or prefix in a store
 
 
 class Progress(Protocol):
@@ -54,29 +59,30 @@ Action = Literal["check", "write", "in-place"]
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    source: Path
+    source: Place
     action: Action
-    output: Path | None = None  # for "write"
+    output: Place | None = None  # for "write"
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
     """The files a run's paths name: each with the folder it was found under (None: named)."""
 
-    files: tuple[tuple[Path, Path | None], ...]
+    files: tuple[tuple[Place, Place | None], ...]
     skipped: tuple[Skipped, ...] = ()
     failures: tuple[Failure, ...] = ()  # folders that could not be read
     unmatched: int = 0  # files under the folders that no pattern took
 
 
 def scrub_paths(
-    paths: Iterable[Path | str],
-    out_dir: Path | str | None = None,
+    paths: Iterable[Path | Url | str],
+    out_dir: Path | Url | str | None = None,
     *,
     in_place: bool = False,
     check: bool = False,
     patterns: Sequence[str] = PATTERNS,
     workers: int | None = None,
+    dask: str | Client | None = None,
     ruleset: Ruleset | None = None,
     options: Options | None = None,
     progress: Progress | None = None,
@@ -86,18 +92,23 @@ def scrub_paths(
     Files under a folder are taken when their name matches one of the patterns (``*.har``,
     without regard to case); files named directly are always taken. out_dir mirrors each
     folder's tree (a named file lands at its top); in_place rewrites each file; without either,
-    a named file is written beside itself and a folder is an error. workers processes share the
-    work (default: the machine's cores); one or one file runs in this process. Raises
-    UsageError before any work when the plan is impossible; a file that fails is a Failure in
-    the result, the others go on.
+    a named file is written beside itself and a folder is an error. A path or out_dir may be a
+    URL (``s3://bucket/prefix/``, harscrub[cloud]): a prefix is walked like a folder.
+
+    workers processes share the work (default: the machine's cores); one or one file runs in
+    this process. dask, a scheduler address or a distributed.Client (harscrub[dask]), spreads
+    the files over that cluster's workers instead. Raises UsageError before any work when the
+    plan is impossible; a file that fails is a Failure in the result, the others go on.
     """
     if sum((out_dir is not None, in_place, check)) > 1:
         raise UsageError("give only one of an output folder, --in-place and --check")
     if bad := [p for p in patterns if "/" in p or os.sep in p]:
         raise UsageError(f"{bad[0]}: a pattern matches file names, not paths; drop the folder")
-    out = Path(out_dir) if out_dir is not None else None
-    roots = [Path(p) for p in paths]
-    if out is not None and any(real_path(out) == real_path(p) for p in roots if p.is_dir()):
+    if dask is not None and workers is not None:
+        raise UsageError("give either --dask or -j: the cluster's workers do the work")
+    out = _place(out_dir) if out_dir is not None else None
+    roots = [_place(p) for p in paths]
+    if out is not None and any(same_place(out, p) for p in roots if _is_folder(p)):
         raise UsageError(f"{out_dir}: is an input folder; use --in-place to rewrite its files")
     found = find_hars(roots, patterns, exclude=out)
     action: Action = "check" if check else "in-place" if in_place else "write"
@@ -107,7 +118,12 @@ def scrub_paths(
     created, unwritable = _make_folders(jobs)
     try:
         jobs = [job for job in jobs if job.source not in unwritable]
-        done = run_jobs(jobs, ruleset, options, workers=workers, progress=progress)
+        if dask is not None:
+            from harscrub.cluster import run_on_dask
+
+            done = run_on_dask(jobs, ruleset, options, dask, progress=progress)
+        else:
+            done = run_jobs(jobs, ruleset, options, workers=workers, progress=progress)
     finally:
         _remove_empty(created)  # a folder made for a file that failed
     return RunReport(
@@ -136,19 +152,33 @@ def name_matches(name: str, patterns: Sequence[str]) -> bool:
 
 
 def find_hars(
-    paths: Sequence[Path], patterns: Sequence[str] = PATTERNS, *, exclude: Path | None = None
+    paths: Sequence[Place], patterns: Sequence[str] = PATTERNS, *, exclude: Place | None = None
 ) -> Found:
     """Walk the folders among paths, in name order, following symlinks but never in a loop.
 
     exclude (the output folder) is not walked, so a second run does not take the first run's
-    output for input; nor are TOOL_FOLDERS.
+    output for input; nor are TOOL_FOLDERS. A prefix in a store is listed in key order.
     """
-    files: list[tuple[Path, Path | None]] = []
+    files: list[tuple[Place, Place | None]] = []
     skipped: list[Skipped] = []
     failures: list[Failure] = []
     unmatched = 0
-    excluded = _identity(exclude) if exclude is not None else None
+    excluded = _identity(exclude) if isinstance(exclude, Path) else None
     for path in paths:
+        if isinstance(path, Url):
+            try:
+                if remote.kind(path) != "prefix":
+                    files.append((path, None))  # a missing object fails when it is read
+                    continue
+                objects, others = remote.find(
+                    path, patterns, exclude=exclude if isinstance(exclude, Url) else None
+                )
+            except HarscrubError as e:
+                failures.append(Failure(str(path), str(e)))
+                continue
+            files += [(url, path) for url in objects]
+            unmatched += others
+            continue
         if not path.is_dir():
             files.append((path, None))  # a missing or unreadable file fails when it is read
             continue
@@ -186,27 +216,27 @@ def find_hars(
     return Found(tuple(files), tuple(skipped), tuple(failures), unmatched)
 
 
-def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[Job]:
+def plan(found: Found, action: Action, *, out_dir: Place | None = None) -> list[Job]:
     """Each file's job. UsageError when a folder has nowhere to go, two inputs would write one
-    output, or an output would overwrite an input."""
-    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+    output, an output would overwrite an input, or a key is no safe file name in out_dir."""
+    if isinstance(out_dir, Path) and out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"{out_dir}: is not a folder; -o names a folder for several inputs")
     jobs: list[Job] = []
     if action != "write":
-        seen: set[Path] = set()
+        seen: set[Place] = set()
         for source, _ in found.files:
             # One file reached twice (named twice, through a symlink): done once. Hard links
             # are separate paths: --in-place replaces each, so no copy keeps the secrets.
-            key = real_path(source)
+            key = _real(source)
             if key not in seen:
                 seen.add(key)
                 jobs.append(Job(source, action))
         return jobs
-    inputs = {real_path(source) for source, _ in found.files}
-    targets: dict[Path, Path] = {}
+    inputs = {_real(source) for source, _ in found.files}
+    targets: dict[Place, Place] = {}
     for source, root in found.files:
         if out_dir is not None:
-            output = out_dir / (source.relative_to(root) if root is not None else source.name)
+            output = out_dir / _below(source, root, out_dir)
         elif root is None:
             output = default_output(source)
         else:
@@ -214,7 +244,7 @@ def plan(found: Found, action: Action, *, out_dir: Path | None = None) -> list[J
                 f"{root}: is a folder; say where its files go with -o DIR, "
                 "or use --in-place or --check"
             )
-        key = real_path(output)
+        key = _real(output)
         if key in targets:
             raise UsageError(f"{targets[key]} and {source} would both be written to {output}")
         if key in inputs:
@@ -275,6 +305,40 @@ def run_jobs(
         raise
     pool.shutdown()
     return results  # type: ignore[return-value]  # every one set by as_completed
+
+
+def _place(path: Path | Url | str) -> Place:
+    if isinstance(path, Path | Url):
+        return path
+    return Url.parse(path) if remote.is_url(path) else Path(path)
+
+
+def _is_folder(place: Place) -> bool:
+    return isinstance(place, Url) or place.is_dir()  # a URL equal to out_dir is refused either way
+
+
+def same_place(a: Place, b: Place) -> bool:
+    """Whether a and b name one file (through symlinks) or one object."""
+    return type(a) is type(b) and _real(a) == _real(b)
+
+
+def _real(place: Place) -> Place:
+    """What identifies the file place names: its real path; an object has one name only."""
+    return real_path(place) if isinstance(place, Path) else place
+
+
+def _below(source: Place, root: Place | None, out_dir: Place) -> str | Path:
+    """Where source goes below out_dir: its path below the folder it was found under."""
+    if root is None:
+        return source.name
+    relative = source.relative_to(root)  # type: ignore[arg-type]  # a Url under a Url root
+    unsafe = isinstance(relative, str) and not remote.is_plain_key(relative)
+    if unsafe and isinstance(out_dir, Path):
+        raise UsageError(
+            f"{source}: its key holds '..', '.' or an empty part, so it has no safe place "
+            f"under {out_dir}; mirror it into a prefix of a store instead"
+        )
+    return relative
 
 
 def do_job(job: Job, ruleset: Ruleset, options: Options) -> Done:
@@ -378,8 +442,9 @@ def _stop(pool: ProcessPoolExecutor, processes: list[Any]) -> None:
 
 
 def _remove_temp_file(job: Job) -> None:
-    if job.action != "check":
-        remove_temp_files(job.output or job.source)
+    target = job.output or job.source
+    if job.action != "check" and isinstance(target, Path):  # an upload leaves none in a store
+        remove_temp_files([target])
 
 
 def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]:
@@ -389,7 +454,7 @@ def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]
     created: list[Path] = []
     failed: dict[Path, Failure] = {}
     for job in jobs:
-        if job.output is None:
+        if not isinstance(job.output, Path):  # none, or an object: a store has no folders
             continue
         missing = [f for f in (job.output.parent, *job.output.parent.parents) if not f.exists()]
         for folder in reversed(missing):

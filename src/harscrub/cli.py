@@ -15,13 +15,13 @@ from typing import Any, NoReturn
 import click
 import orjson
 
-from harscrub import __version__, interrupts
-from harscrub.api import check_file, scrub_file
-from harscrub.batch import PATTERNS, name_matches, scrub_paths
+from harscrub import __version__, interrupts, remote
+from harscrub.api import check_file, location, scrub_file
+from harscrub.batch import PATTERNS, Place, name_matches, same_place, scrub_paths
 from harscrub.config import Config, find_config, load_config
 from harscrub.errors import HarscrubError, UsageError
 from harscrub.options import Options
-from harscrub.output import STDIO, atomic_output, real_path
+from harscrub.output import STDIO, atomic_output
 from harscrub.redact import STYLES
 from harscrub.report import RunReport, to_json
 from harscrub.rules import PLACES, Ruleset, load_ruleset
@@ -54,6 +54,8 @@ Examples:
   harscrub - < in.har > out.har      stdin to stdout
   harscrub --check tickets/          lists what would be redacted; exit 1 if anything
   harscrub incoming/ -o clean/       mirrors a folder's HARs into clean/
+  harscrub s3://tickets/ -o s3://clean/ --dask tcp://scheduler:8786
+                                     the same for a bucket's prefix, on a Dask cluster
   harscrub rules                     lists the rules in use
 
 \b
@@ -174,6 +176,13 @@ class _Scrub(click.Command):
     type=click.IntRange(min=1),
     help="Worker processes for several files. Default: one per core.",
 )
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Spread the files over the workers of this Dask scheduler (tcp://host:8786); "
+    "they must reach the paths too: URLs, or a shared filesystem.",
+)
 @_rule_options
 @click.option(
     "--placeholder",
@@ -214,6 +223,7 @@ def scrub(
     report_format: str | None,
     patterns: tuple[str, ...],
     jobs: int | None,
+    dask_address: str | None,
     compact: bool,
     quiet: bool,
     debug: bool,
@@ -238,7 +248,7 @@ def scrub(
         # Each finding is kept only where it is shown: in a report, or in --check's list.
         keep_findings = check or report_path is not None
         options = _options(settings, config, indent=not compact, keep_findings=keep_findings)
-        batch = _is_batch(inputs, output)
+        batch = _is_batch(inputs, output) or dask_address is not None
         patterns = patterns or PATTERNS
         _check_usage(inputs, output, batch=batch, check=check, in_place=in_place)
         if report_format is not None and report_path is None:
@@ -255,6 +265,7 @@ def scrub(
                 check=check,
                 patterns=patterns,
                 workers=jobs,
+                dask=dask_address,
                 ruleset=ruleset,
                 options=options,
                 quiet=quiet,
@@ -271,11 +282,18 @@ def scrub(
 
 
 def _is_batch(inputs: tuple[str, ...], output: str | None) -> bool:
-    """Several inputs, a folder, or -o naming a folder: each file's output goes under -o (or
-    beside it, or in place), and a file that fails does not stop the others."""
-    if len(inputs) > 1 or (inputs[0] not in ("", STDIO) and Path(inputs[0]).is_dir()):
+    """Several inputs, a folder (or a prefix in a store), or -o naming one: each file's output
+    goes under -o (or beside it, or in place), and a file that fails does not stop the others."""
+    if len(inputs) > 1 or (inputs[0] not in ("", STDIO) and _is_folder(inputs[0])):
         return True
-    return output not in (None, STDIO) and (output.endswith(os.sep) or Path(output).is_dir())
+    return output not in (None, STDIO) and (output.endswith(("/", os.sep)) or _is_folder(output))
+
+
+def _is_folder(path: str) -> bool:
+    place = location(path)
+    if isinstance(place, remote.Url):
+        return remote.kind(place) == "prefix"
+    return place is not None and place.is_dir()
 
 
 def _check_usage(
@@ -302,6 +320,9 @@ def _check_report_path(
 ) -> None:
     """Refuse, before any work, a report that would mix with the HAR on stdout, overwrite a
     file the run reads or writes, or has no folder to go in."""
+    if remote.is_url(path):
+        _refuse_clash(location(path), [*inputs, output])  # type: ignore[arg-type]  # not None
+        return
     if _is_stdout(path):
         har_to_stdout = inputs == (STDIO,) and output is None and not check
         if har_to_stdout or (output is not None and _is_stdout(output)):
@@ -320,9 +341,9 @@ def _check_report_path(
         raise UsageError(f"{path}: the report's folder does not exist")
 
 
-def _refuse_clash(report: Path, paths: Iterable[str | None]) -> None:
+def _refuse_clash(report: Place, paths: Iterable[str | None]) -> None:
     for other in paths:
-        if other not in (None, STDIO) and real_path(report) == real_path(Path(other)):
+        if other not in (None, STDIO) and same_place(report, location(other)):  # type: ignore[arg-type]
             raise UsageError(f"{report}: is a HAR this run reads or writes; name the report apart")
 
 
@@ -334,10 +355,11 @@ def _run_batch(
         return scrub_paths(inputs, output, progress=None if quiet else bar, **options)
     except KeyboardInterrupt:
         bar.stop()  # before the message, which would otherwise land inside the bar
-        _fail(
-            "interrupted; files done before it are complete, no other was written",
-            Exit.INTERRUPTED,
-        )
+        # A cluster's worker cannot be stopped mid-file: an upload it began may still land.
+        rest = "no other was written"
+        if options["dask"] is not None:
+            rest = "a file the cluster was still running may yet be written, whole"
+        _fail(f"interrupted; files done before it are complete, {rest}", Exit.INTERRUPTED)
     finally:
         bar.stop()
 
@@ -352,10 +374,11 @@ def _where(batch: bool, output: str | None, in_place: bool) -> str:
 
 
 def _write_report(result: RunReport, path: str, form: str, ruleset: Ruleset) -> None:
-    if not _is_stdout(path):  # the files found in folders are known only now
-        _refuse_clash(Path(path), [p for r in result.reports for p in (r.source, r.output)])
+    target = location(path)
+    if target is not None and not _is_stdout(path):  # the files found in folders: known now
+        _refuse_clash(target, [p for r in result.reports for p in (r.source, r.output)])
     document = to_sarif(result, ruleset) if form == "sarif" else to_json(result)
-    with atomic_output(None if path == STDIO else Path(path)) as out:
+    with atomic_output(target) as out:
         out.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 

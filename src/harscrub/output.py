@@ -10,12 +10,13 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from harscrub import interrupts
+from harscrub import interrupts, remote
 from harscrub.errors import OutputError
+from harscrub.remote import Url
 
 STDIO = "-"  # the command line's name for stdin and stdout
 
@@ -58,11 +59,12 @@ class _Sink:
 
 
 @contextlib.contextmanager
-def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterator[BinaryIO]:
+def atomic_output(dst: Path | Url | None, *, mode_from: Path | None = None) -> Iterator[BinaryIO]:
     """Yield a file to write; on success it becomes dst, on any exception nothing is left.
 
-    dst None is stdout. Streams (stdout, a device such as /dev/null, a named pipe) get the
-    output only once it is complete. A symlink is written through, to the file it names.
+    dst None is stdout; a Url is uploaded once complete (see remote.WHOLE_OBJECT_STORES).
+    Streams (stdout, a device such as /dev/null, a named pipe) get the output only once it is
+    complete. A symlink is written through, to the file it names.
     mode_from copies that file's permissions (for --in-place); otherwise the new file gets the
     usual mode under the umask.
     """
@@ -70,6 +72,10 @@ def atomic_output(dst: Path | None, *, mode_from: Path | None = None) -> Iterato
         if sys.stdout is None:
             raise OutputError("<stdout>: not open")
         with _spooled("<stdout>", lambda: contextlib.nullcontext(sys.stdout.buffer)) as sink:
+            yield sink
+        return
+    if isinstance(dst, Url):
+        with _uploaded(dst) as sink:
             yield sink
         return
     real = real_path(dst)
@@ -116,16 +122,22 @@ def real_path(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def remove_temp_files(dst: Path) -> None:
-    """Remove the temp files atomic_output left beside dst: only a process killed outright
-    (SIGKILL, the OOM killer) leaves one, and then whoever ran it cleans up."""
-    real = real_path(dst)
-    prefix = f".{real.name}."
-    with contextlib.suppress(OSError):
-        for tmp in real.parent.iterdir():
-            tail = tmp.name[len(prefix) : -len(".tmp")]
-            if tmp.name.startswith(prefix) and tmp.name.endswith(".tmp") and _is_hex(tail):
-                tmp.unlink(missing_ok=True)
+def remove_temp_files(dsts: Iterable[Path]) -> None:
+    """Remove the temp files atomic_output left beside each of dsts: only a process killed
+    outright (SIGKILL, the OOM killer, a lost Dask worker) leaves one, and then whoever ran it
+    cleans up. Each folder is read once, however many outputs it holds."""
+    names: dict[Path, set[str]] = {}
+    for dst in dsts:
+        real = real_path(dst)
+        names.setdefault(real.parent, set()).add(real.name)
+    for folder, targets in names.items():
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                # .NAME.0123abcd.tmp
+                name, _, tail = entry.name[1 : -len(".tmp")].rpartition(".")
+                ours = entry.name.startswith(".") and entry.name.endswith(".tmp")
+                if ours and name in targets and _is_hex(tail):
+                    Path(entry.path).unlink(missing_ok=True)
 
 
 def _is_hex(text: str) -> bool:
@@ -171,6 +183,22 @@ def _spooled(
         except OSError as e:
             reason = e.strerror or type(e).__name__
             raise OutputError(f"{name}: cannot write ({reason}); the output is incomplete") from e
+
+
+@contextlib.contextmanager
+def _uploaded(dst: Url) -> Iterator[BinaryIO]:
+    """A local temp file to write, uploaded to dst in one step once complete: the store sees
+    nothing of a file that fails, and a worker killed mid-file leaves only a local temp file."""
+    remote.writable(dst)  # a store that is refused, or a missing package, before any work
+    with tempfile.NamedTemporaryFile(prefix="harscrub-", suffix=".har") as tmp:
+        sink = _Sink(tmp, f"{dst} (held back in {tempfile.gettempdir()})")  # type: ignore[arg-type]
+        yield sink  # type: ignore[misc]
+        sink.flush()
+        try:
+            tmp.flush()
+        except OSError as e:
+            raise _output_error(str(dst), e) from e
+        remote.upload(tmp.name, dst)
 
 
 def _output_error(name: str, e: OSError) -> OutputError:

@@ -1,0 +1,153 @@
+"""A batch's files spread over a Dask cluster (``--dask ADDRESS``, harscrub[dask]).
+
+The cluster does what local worker processes do in batch.run_jobs, with the same guarantees:
+
+- Every worker gets the run's one Ruleset and Options (the placeholder key among them), sent
+  once, so equal secrets get equal tags across the whole archive.
+- Each task is one file and writes its output atomically; its output depends only on the file
+  and those settings. A task whose worker is lost is run again elsewhere and writes the same
+  bytes to the same place, so no file is lost or written twice. A local temp file the lost
+  worker left is removed at the end of the run.
+- Only a Report or Failure comes back: never a value, never a file's content.
+
+Workers read and write the files themselves, so the paths must mean the same on every worker:
+URLs of a store, or a filesystem they share.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harscrub import __version__
+from harscrub.batch import Done, Job, Progress, do_job
+from harscrub.errors import UsageError
+from harscrub.options import Options
+from harscrub.output import remove_temp_files
+from harscrub.report import Failure
+from harscrub.rules import Ruleset
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+_DASK_EXTRA = "pip install 'harscrub[dask]'"
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+]*://)?[^\s/]+")  # tcp://10.0.0.5:8786, tls://h:8786
+# Tasks handed to the scheduler at a time, per worker thread: enough that no worker waits, few
+# enough that the scheduler does not hold a million tasks for an archive of a million files,
+# and that an interrupted run has little left to cancel.
+_IN_FLIGHT_PER_THREAD = 8
+
+
+def run_on_dask(
+    jobs: Sequence[Job],
+    ruleset: Ruleset,
+    options: Options,
+    cluster: str | Client,
+    *,
+    progress: Progress | None = None,
+) -> list[Done]:
+    """Each job's Report or Failure, in the jobs' order, done on the cluster's workers.
+
+    cluster is a scheduler address (``tcp://10.0.0.5:8786``) or a connected distributed.Client.
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise UsageError(f"--dask needs Dask's distributed package: {_DASK_EXTRA}") from None
+    if progress is not None:
+        progress.start(len(jobs))
+    if not jobs:
+        return []
+    client = cluster if isinstance(cluster, Client) else _connect(cluster)
+    run = f"harscrub-{secrets.token_hex(4)}"
+    results: list[Done | None] = [None] * len(jobs)
+    try:
+        # Sent once to every worker rather than with each of a million tasks. hash=False: a
+        # Ruleset's token is not worth computing, and the key must not go into a task name.
+        [settings] = client.scatter([(ruleset, options, __version__)], broadcast=True, hash=False)
+        index: dict[str, int] = {}
+        pending = iter(enumerate(jobs))
+        running = as_completed(loop=client.loop)
+
+        def submit_next() -> None:
+            for i, job in pending:
+                future = client.submit(_run_job, job, settings, key=f"{run}-{i}", pure=False)
+                index[future.key] = i
+                running.add(future)
+                return
+
+        for _ in range(_IN_FLIGHT_PER_THREAD * max(1, _threads(client))):
+            submit_next()
+        for future in running:
+            i = index.pop(future.key)
+            results[i] = done = _outcome(future, jobs[i])
+            future.release()
+            if progress is not None:
+                progress.advance(done)
+            submit_next()
+    finally:
+        # A worker lost mid-file (killed, out of memory) left its local temp file; the task
+        # ran again elsewhere. Nothing writes any more once every task is done; after an
+        # interrupt, a task still running finds its temp file gone and writes nothing.
+        remove_temp_files(
+            target
+            for job in jobs
+            if job.action != "check" and isinstance(target := job.output or job.source, Path)
+        )
+        if client is not cluster:
+            client.close()
+    return results  # type: ignore[return-value]  # every one set above
+
+
+def _connect(address: str) -> Client:
+    """A client of the scheduler at address, waiting for it as long as Dask's configuration
+    says (distributed.comm.timeouts.connect, 30 s unless set): it may be starting."""
+    import dask.config
+    from distributed import Client
+
+    if not _ADDRESS.fullmatch(address):  # checked here: a Client that fails on one complains
+        raise UsageError(f"--dask {address}: not a scheduler address (tcp://host:8786)")
+    try:
+        return Client(address, set_as_default=False)
+    except (OSError, TimeoutError) as e:
+        wait = dask.config.get("distributed.comm.timeouts.connect")
+        raise UsageError(
+            f"--dask {address}: cannot reach the scheduler ({type(e).__name__}, waited {wait})"
+        ) from None
+    except ValueError:  # not an address Dask can parse
+        raise UsageError(f"--dask {address}: not a scheduler address (tcp://host:8786)") from None
+
+
+def _threads(client: Client) -> int:
+    return sum(client.nthreads().values())
+
+
+def _run_job(job: Job, settings: tuple[Ruleset, Options, str]) -> Done:
+    """One file on a worker: a task's whole work."""
+    ruleset, options, version = settings
+    if version != __version__:  # another version's rules would give other output
+        return Failure(
+            str(job.source),
+            f"{job.source}: not done: a worker runs harscrub {__version__}, this run {version}",
+        )
+    return do_job(job, ruleset, options)
+
+
+def _outcome(future: Future, job: Job) -> Done:
+    """The task's result; a task the cluster could not run (its workers kept dying, it was
+    cancelled) is a Failure of that file. do_job turns every problem of harscrub's into one."""
+    try:
+        result: Any = future.result()
+    except Exception as e:  # noqa: BLE001 -- the cluster's failure, for this file only
+        reason = "its workers died (out of memory?)" if _killed(e) else type(e).__name__
+        return Failure(str(job.source), f"{job.source}: not done on the cluster: {reason}")
+    return result  # type: ignore[no-any-return]
+
+
+def _killed(e: Exception) -> bool:
+    from distributed import KilledWorker
+
+    return isinstance(e, KilledWorker)

@@ -1,0 +1,206 @@
+"""HARs in object storage, named by URL (``s3://attachments/2023/``): fsspec underneath.
+
+Needs the optional extra ``harscrub[cloud]``. fsspec is imported only once a URL is used, so a
+local run and ``--version`` never load it. An object is downloaded once into a local temp file
+(harscrub reads its input twice) and its sanitized copy is uploaded from one (output.py): the
+store sees nothing before the whole sanitized HAR exists.
+
+Messages name the URL and the kind of failure; they never quote an exception's text, which for
+some stores holds request details.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import PurePath, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO, Literal
+
+from harscrub.errors import InputError, OutputError, UsageError
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
+# Stores where an upload appears only once complete (one PUT, or a multipart upload that is
+# completed or aborted as a whole), so that a failed or interrupted file leaves no object.
+# harscrub writes to no other: "nothing half-written" rests on this. (memory: fsspec's own,
+# in this process, for tests.)
+WHOLE_OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+_CLOUD_EXTRA = "pip install 'harscrub[cloud]'"
+_PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs"}
+
+
+@dataclass(frozen=True, slots=True)
+class Url:
+    """An object, or a prefix of objects, in a store: the few things batch asks of a Path.
+
+    text has no trailing '/': ``s3://b/in/`` and ``s3://b/in`` name one prefix. Keys are kept
+    exactly (``a//b`` is not ``a/b`` in S3), so they are joined and cut as strings.
+    """
+
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Url:
+        if text.startswith("file://"):
+            raise UsageError(f"{text}: give a local file as a path, without file://")
+        base = text.rstrip("/")
+        if len(base) <= len(_protocol_of(text)) + len("://"):
+            raise UsageError(f"{text}: names no bucket")
+        return cls(base)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def protocol(self) -> str:
+        return _protocol_of(self.text)
+
+    @property
+    def name(self) -> str:
+        return self.text.rpartition("/")[2]
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.name).stem
+
+    @property
+    def suffix(self) -> str:
+        return PurePosixPath(self.name).suffix
+
+    def with_name(self, name: str) -> Url:
+        return Url(f"{self.text.rpartition('/')[0]}/{name}")
+
+    def relative_to(self, root: Url) -> str:
+        """The key below root, as written: ``s3://b/in/x.har`` below ``s3://b/in`` is ``x.har``."""
+        if not self.text.startswith(root.text + "/"):
+            raise ValueError(f"{self} is not under {root}")
+        return self.text[len(root.text) + 1 :]
+
+    def __truediv__(self, relative: str | PurePath) -> Url:
+        tail = relative.as_posix() if isinstance(relative, PurePath) else relative
+        return Url(f"{self.text}/{tail}")
+
+
+def is_url(text: object) -> bool:
+    """Whether a command-line path is a URL (``s3://...``) rather than a local path."""
+    return isinstance(text, str) and _SCHEME.match(text) is not None
+
+
+def is_plain_key(relative: str) -> bool:
+    """Whether a key below a prefix is a safe local path: no '..', '.' or empty part. A key
+    such as ``../../etc/x.har`` must never be mirrored out of the output folder."""
+    return all(part not in ("", ".", "..") for part in relative.split("/"))
+
+
+def kind(url: Url) -> Literal["object", "prefix"] | None:
+    """Whether url names an object, a prefix holding objects, or nothing."""
+    fs, path = _filesystem(url)
+    try:
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
+        raise InputError(f"{url}: cannot read ({_reason(e)})") from None
+    return "prefix" if info.get("type") == "directory" else "object"
+
+
+def find(
+    root: Url, patterns: Sequence[str], *, exclude: Url | None = None
+) -> tuple[list[Url], int]:
+    """The objects below the prefix root whose names match patterns, in key order, and how
+    many others there were. exclude (the output prefix) is left out, as batch does a folder."""
+    from harscrub.batch import name_matches  # batch imports this module
+
+    fs, path = _filesystem(root)
+    try:
+        names = sorted(fs.find(path))
+    except FileNotFoundError:
+        return [], 0
+    except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
+        raise InputError(f"{root}: cannot list the objects ({_reason(e)})") from None
+    start = len(path.rstrip("/")) + 1
+    skip = exclude.text + "/" if exclude is not None else None
+    found: list[Url] = []
+    others = 0
+    for name in names:
+        url = root / name[start:]
+        if skip is not None and url.text.startswith(skip):
+            continue
+        if name_matches(url.name, patterns):
+            found.append(url)
+        else:
+            others += 1
+    return found, others
+
+
+@contextlib.contextmanager
+def downloaded(url: Url) -> Iterator[BinaryIO]:
+    """The object at url, copied into a local temp file that goes when the block ends."""
+    fs, path = _filesystem(url)
+    with tempfile.NamedTemporaryFile(prefix="harscrub-", suffix=".har") as copy:
+        try:
+            fs.get_file(path, copy.name)
+        except FileNotFoundError:
+            raise InputError(f"{url}: no such object") from None
+        except IsADirectoryError:
+            raise InputError(f"{url}: is a prefix of objects, not a HAR") from None
+        except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
+            raise InputError(f"{url}: cannot read ({_reason(e)})") from None
+        copy.seek(0)
+        yield copy  # type: ignore[misc]
+
+
+def upload(local: str, url: Url) -> None:
+    """Put the complete file at local to url in one step (see WHOLE_OBJECT_STORES)."""
+    fs, path = writable(url)
+    try:
+        fs.put_file(local, path)
+    except Exception as e:  # noqa: BLE001 -- any failure of a store is the output's, not a bug
+        raise OutputError(f"{url}: cannot write ({_reason(e)}); nothing was written") from None
+
+
+def writable(url: Url) -> tuple[AbstractFileSystem, str]:
+    """url's filesystem, refusing a store where a failed upload could leave part of a file."""
+    if url.protocol not in WHOLE_OBJECT_STORES:
+        stores = ", ".join(sorted(f"{p}://" for p in WHOLE_OBJECT_STORES - {"memory"}))
+        raise UsageError(
+            f"{url}: harscrub writes only to object stores, where an object appears whole "
+            f"({stores})"
+        )
+    return _filesystem(url)
+
+
+def _filesystem(url: Url) -> tuple[AbstractFileSystem, str]:
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        raise UsageError(f"{url}: URLs need fsspec: {_CLOUD_EXTRA}") from None
+    try:
+        return url_to_fs(url.text)  # type: ignore[no-any-return]
+    except ImportError:  # the store's own package (s3fs, gcsfs, adlfs) is missing
+        package = _PACKAGES.get(url.protocol, "the fsspec package for it")
+        hint = _CLOUD_EXTRA if package == "s3fs" else f"pip install {package}"
+        raise UsageError(f"{url}: {url.protocol}:// needs a missing package: {hint}") from None
+    except ValueError:
+        raise UsageError(f"{url}: unknown protocol {url.protocol}://") from None
+
+
+def _protocol_of(text: str) -> str:
+    m = _SCHEME.match(text)
+    return m.group(1).lower() if m else ""
+
+
+def _reason(e: BaseException) -> str:
+    """What went wrong, in words that cannot quote a request: the kind of error only."""
+    if isinstance(e, PermissionError):
+        return "access denied; check the credentials"
+    if isinstance(e, FileNotFoundError):
+        return "no such bucket or object"
+    if isinstance(e, OSError) and e.strerror:
+        return e.strerror
+    return type(e).__name__
