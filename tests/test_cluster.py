@@ -15,7 +15,7 @@ import pytest
 
 from harscrub import Options, scrub_paths
 from harscrub.batch import Done, Job
-from harscrub.cluster import _run_job
+from harscrub.cluster import _run_jobs
 from harscrub.report import Failure, Report
 from harscrub.rules import Ruleset
 
@@ -209,7 +209,7 @@ def test_dask_and_jobs_together_are_refused(tmp_path: Path) -> None:
 
 def test_a_worker_on_another_harscrub_version_does_no_file(ruleset: Ruleset) -> None:
     job = Job(Path("a.har"), "check")
-    done = _run_job(job, (ruleset, Options(), "0.0.1"))
+    [done] = _run_jobs([job], (ruleset, Options(), "0.0.1"))
     assert isinstance(done, Failure)
     assert done.message.startswith("a.har: not done: a worker runs harscrub ")
 

@@ -190,7 +190,7 @@ def _uploaded(dst: Url) -> Iterator[BinaryIO]:
     """A local temp file to write, uploaded to dst in one step once complete: the store sees
     nothing of a file that fails, and a worker killed mid-file leaves only a local temp file."""
     remote.writable(dst)  # a store that is refused, or a missing package, before any work
-    with tempfile.NamedTemporaryFile(prefix="harscrub-", suffix=".har") as tmp:
+    with tempfile.TemporaryFile() as tmp:
         sink = _Sink(tmp, f"{dst} (held back in {tempfile.gettempdir()})")  # type: ignore[arg-type]
         yield sink  # type: ignore[misc]
         sink.flush()
@@ -198,7 +198,7 @@ def _uploaded(dst: Url) -> Iterator[BinaryIO]:
             tmp.flush()
         except OSError as e:
             raise _output_error(str(dst), e) from e
-        remote.upload(tmp.name, dst)
+        remote.upload(tmp, dst)  # type: ignore[arg-type]
 
 
 def _output_error(name: str, e: OSError) -> OutputError:

@@ -3,7 +3,8 @@
 Needs the optional extra ``harscrub[cloud]``. fsspec is imported only once a URL is used, so a
 local run and ``--version`` never load it. An object is downloaded once into a local temp file
 (harscrub reads its input twice) and its sanitized copy is uploaded from one (output.py): the
-store sees nothing before the whole sanitized HAR exists.
+store sees nothing before the whole sanitized HAR exists. Both temp files are anonymous (no
+name on disk), so a process killed outright leaves no copy of a HAR behind.
 
 Messages name the URL and the kind of failure; they never quote an exception's text, which for
 some stores holds request details.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,11 +27,13 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
-# Stores where an upload appears only once complete (one PUT, or a multipart upload that is
-# completed or aborted as a whole), so that a failed or interrupted file leaves no object.
-# harscrub writes to no other: "nothing half-written" rests on this. (memory: fsspec's own,
-# in this process, for tests.)
-WHOLE_OBJECT_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "memory"})
+# Stores harscrub writes to: those where it knows an upload appears only once complete (one
+# PUT, or a multipart upload completed or aborted as a whole), so that a failed or interrupted
+# file leaves no object. "Nothing half-written" rests on this; other stores are read only.
+# (memory: fsspec's own, in this process, for tests.)
+WHOLE_OBJECT_STORES = frozenset({"s3", "s3a", "memory"})
+_BLOCK = 8 << 20  # bytes per ranged GET while downloading, per part while uploading
+_ONE_PUT = 32 << 20  # outputs up to this size go up in one PUT, read into memory for it
 _CLOUD_EXTRA = "pip install 'harscrub[cloud]'"
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs"}
 
@@ -140,11 +144,13 @@ def find(
 
 @contextlib.contextmanager
 def downloaded(url: Url) -> Iterator[BinaryIO]:
-    """The object at url, copied into a local temp file that goes when the block ends."""
+    """The object at url, copied into an anonymous local temp file."""
     fs, path = _filesystem(url)
-    with tempfile.NamedTemporaryFile(prefix="harscrub-", suffix=".har") as copy:
+    with tempfile.TemporaryFile() as copy:
         try:
-            fs.get_file(path, copy.name)
+            # No read-ahead cache: each read is one ranged GET of _BLOCK bytes, copied on.
+            with fs.open(path, "rb", block_size=_BLOCK, cache_type="none") as fin:
+                shutil.copyfileobj(fin, copy, _BLOCK)
         except FileNotFoundError:
             raise InputError(f"{url}: no such object") from None
         except IsADirectoryError:
@@ -155,11 +161,26 @@ def downloaded(url: Url) -> Iterator[BinaryIO]:
         yield copy  # type: ignore[misc]
 
 
-def upload(local: str, url: Url) -> None:
-    """Put the complete file at local to url in one step (see WHOLE_OBJECT_STORES)."""
+def upload(local: BinaryIO, url: Url) -> None:
+    """Put the complete file local (read from its start) to url in one step: a PUT, or for a
+    large one a multipart upload that is completed only at the end and aborted on any error
+    (see WHOLE_OBJECT_STORES)."""
     fs, path = writable(url)
+    size = local.seek(0, 2)
+    local.seek(0)
     try:
-        fs.put_file(local, path)
+        if size <= _ONE_PUT:
+            fs.pipe_file(path, local.read())
+            return
+        out = fs.open(path, "wb", block_size=_BLOCK, autocommit=False)
+        try:
+            shutil.copyfileobj(local, out, _BLOCK)
+            out.close()  # the last part; the object appears only with commit()
+            out.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                out.discard()  # abort the multipart upload: its parts are not left to pay for
+            raise
     except Exception as e:  # noqa: BLE001 -- any failure of a store is the output's, not a bug
         raise OutputError(f"{url}: cannot write ({_reason(e)}); nothing was written") from None
 
