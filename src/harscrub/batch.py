@@ -107,6 +107,8 @@ def scrub_paths(
     if dask is not None and workers is not None:
         raise UsageError("give either --dask or -j: the cluster's workers do the work")
     out = _place(out_dir) if out_dir is not None else None
+    if isinstance(out, Url):
+        remote.writable(out)
     roots = [_place(p) for p in paths]
     if out is not None and any(same_place(out, p) for p in roots if _is_folder(p)):
         raise UsageError(f"{out_dir}: is an input folder; use --in-place to rewrite its files")

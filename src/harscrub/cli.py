@@ -286,12 +286,16 @@ def _is_batch(inputs: tuple[str, ...], output: str | None) -> bool:
     goes under -o (or beside it, or in place), and a file that fails does not stop the others."""
     if len(inputs) > 1 or (inputs[0] not in ("", STDIO) and _is_folder(inputs[0])):
         return True
-    return output not in (None, STDIO) and (output.endswith(("/", os.sep)) or _is_folder(output))
+    if output in (None, STDIO):
+        return False
+    return output.endswith(("/", os.sep)) or _is_folder(output, writing=True)
 
 
-def _is_folder(path: str) -> bool:
+def _is_folder(path: str, *, writing: bool = False) -> bool:
     place = location(path)
     if isinstance(place, remote.Url):
+        if writing:
+            remote.writable(place)  # refused before it is asked anything
         return remote.kind(place) == "prefix"
     return place is not None and place.is_dir()
 
