@@ -13,10 +13,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from harscrub import Options, remote, scrub_paths
+from harscrub import Options, RunReport, remote, scrub_file, scrub_paths, to_json
 from harscrub.batch import Found, plan
-from harscrub.errors import OutputError, UsageError
+from harscrub.errors import HarscrubError, OutputError, UsageError
 from harscrub.remote import Url
+from harscrub.report import Failure, Report
+from harscrub.rules import Ruleset
 from tests.objectstore import S3Store, bucket, s3_store
 
 from .factories import CANARY, SECRET_HAR
@@ -304,3 +306,40 @@ def test_a_key_that_would_leave_the_output_folder_is_refused(tmp_path: Path) -> 
         plan(found, "write", out_dir=tmp_path / "out")
     [job] = plan(found, "write", out_dir=Url("s3://c/out"))  # a key is just a name there
     assert job.output == Url("s3://c/out/a/../../x.har")
+
+
+def test_the_readme_recipe_for_spark_and_ray(
+    s3_store: S3Store, store_env: dict[str, str], bucket: str, ruleset: Ruleset
+) -> None:
+    """The README's recipe, with a plain map for Spark's: one Ruleset and Options for all."""
+    put_archive(s3_store, bucket)
+    s3_store.filesystem().pipe(f"{bucket}/in/2024/broken.har", SECRET_HAR[:-40])
+    s3_store.filesystem().pipe(f"{bucket}/in/2024/login-again.har", SECRET_HAR)
+    settings = (ruleset, Options())
+    urls = [f"s3://{bucket}/in/2023/login.har", f"s3://{bucket}/in/2024/broken.har"]
+    urls += [f"s3://{bucket}/in/2023/{name}.har" for name in FLOWS]
+    urls += [f"s3://{bucket}/in/2024/login-again.har"]
+
+    def clean(url: str) -> Report | Failure:
+        ruleset, options = settings
+        target = url.replace(f"s3://{bucket}/in/", f"s3://{bucket}/clean/", 1)
+        try:
+            return scrub_file(url, target, ruleset=ruleset, options=options)
+        except HarscrubError as e:
+            return Failure(url, str(e))
+
+    done = list(map(clean, urls))
+    run = RunReport(
+        "scrub",
+        tuple(d for d in done if not isinstance(d, Failure)),
+        tuple(d for d in done if isinstance(d, Failure)),
+    )
+    report = to_json(run)
+
+    assert report["totals"]["failed"] == 1
+    assert report["totals"]["filesWithFindings"] == len(FLOWS) + 2
+    written = objects(s3_store, f"{bucket}/clean")
+    assert len(written) == len(FLOWS) + 2
+    assert written["2023/login.har"] == written["2024/login-again.har"]  # one key: equal tags
+    assert find_leaks(orjson.dumps(report), SECRETS) == []
+    assert all(find_leaks(data, SECRETS) == [] for data in written.values())
