@@ -21,7 +21,7 @@ from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
-from harscrub.remote import Url, downloaded, is_url
+from harscrub.remote import Url, downloaded, place
 from harscrub.report import Redaction, Report
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
@@ -268,11 +268,7 @@ def default_output(src: Path | Url) -> Path | Url:
 def location(path: Path | Url | str) -> Path | Url | None:
     """What a path given as a string names: None for ``"-"`` (stdin or stdout), a Url for
     ``s3://...`` and the like, else a local Path."""
-    if isinstance(path, Path | Url):
-        return path
-    if _is_stdio(path):
-        return None
-    return Url.parse(path) if is_url(path) else Path(path)
+    return None if _is_stdio(path) else place(path)
 
 
 def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
@@ -293,7 +289,7 @@ def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
     return stamp
 
 
-def _is_stdio(path: Path | str) -> bool:
+def _is_stdio(path: object) -> bool:
     return isinstance(path, str) and path == STDIO
 
 
@@ -324,11 +320,11 @@ def _output_for(
         if isinstance(source, Path) and not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
             # e.g. <(zcat x.har.gz)
             raise UsageError(f"{source}: not a regular file; say where the output goes with -o")
-        target = default_output(source)
+        target: Path | Url | None = default_output(source)
     else:
         target = location(dst)
-        if target is None:
-            return None
+    if target is None:
+        return None
     if target == source or _same_file(source, target):
         raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
     return target

@@ -106,11 +106,12 @@ def scrub_paths(
         raise UsageError(f"{bad[0]}: a pattern matches file names, not paths; drop the folder")
     if dask is not None and workers is not None:
         raise UsageError("give either --dask or -j: the cluster's workers do the work")
-    out = _place(out_dir) if out_dir is not None else None
+    out = remote.place(out_dir) if out_dir is not None else None
     if isinstance(out, Url):
         remote.writable(out)
-    roots = [_place(p) for p in paths]
-    if out is not None and any(same_place(out, p) for p in roots if _is_folder(p)):
+    roots = [remote.place(p) for p in paths]
+    folders = [p for p in roots if isinstance(p, Url) or p.is_dir()]
+    if out is not None and any(same_place(out, p) for p in folders):
         raise UsageError(f"{out_dir}: is an input folder; use --in-place to rewrite its files")
     found = find_hars(roots, patterns, exclude=out)
     action: Action = "check" if check else "in-place" if in_place else "write"
@@ -172,14 +173,13 @@ def find_hars(
                 if remote.kind(path) != "prefix":
                     files.append((path, None))  # a missing object fails when it is read
                     continue
-                objects, others = remote.find(
-                    path, patterns, exclude=exclude if isinstance(exclude, Url) else None
-                )
+                objects = remote.find(path, exclude=exclude if isinstance(exclude, Url) else None)
             except HarscrubError as e:
                 failures.append(Failure(str(path), str(e)))
                 continue
-            files += [(url, path) for url in objects]
-            unmatched += others
+            taken = [url for url in objects if name_matches(url.name, patterns)]
+            files += [(url, path) for url in taken]
+            unmatched += len(objects) - len(taken)
             continue
         if not path.is_dir():
             files.append((path, None))  # a missing or unreadable file fails when it is read
@@ -307,16 +307,6 @@ def run_jobs(
         raise
     pool.shutdown()
     return results  # type: ignore[return-value]  # every one set by as_completed
-
-
-def _place(path: Path | Url | str) -> Place:
-    if isinstance(path, Path | Url):
-        return path
-    return Url.parse(path) if remote.is_url(path) else Path(path)
-
-
-def _is_folder(place: Place) -> bool:
-    return isinstance(place, Url) or place.is_dir()  # a URL equal to out_dir is refused either way
 
 
 def same_place(a: Place, b: Place) -> bool:
@@ -449,12 +439,12 @@ def _remove_temp_file(job: Job) -> None:
         remove_temp_files([target])
 
 
-def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Path, Failure]]:
+def _make_folders(jobs: Sequence[Job]) -> tuple[list[Path], dict[Place, Failure]]:
     """Make the folders the outputs go in, here rather than in the workers so that none
     races another to make or remove one. Returns the folders made, deepest last, and a
     Failure for each job whose folder cannot be made."""
     created: list[Path] = []
-    failed: dict[Path, Failure] = {}
+    failed: dict[Place, Failure] = {}
     for job in jobs:
         if not isinstance(job.output, Path):  # none, or an object: a store has no folders
             continue

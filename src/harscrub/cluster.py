@@ -74,7 +74,7 @@ def run_on_dask(
         in_flight = _IN_FLIGHT_PER_THREAD * max(1, _threads(client))
         size = max(1, min(_FILES_PER_TASK, -(-len(jobs) // in_flight)))  # every thread busy
         pending = iter(range(0, len(jobs), size))
-        starts: dict[str, int] = {}
+        starts: dict[object, int] = {}  # a task's key: where its files start in jobs
         running = as_completed(loop=client.loop)
 
         def submit_next() -> None:

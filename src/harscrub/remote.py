@@ -16,9 +16,9 @@ import contextlib
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePath, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from harscrub.errors import InputError, OutputError, UsageError
@@ -95,6 +95,13 @@ def is_url(text: object) -> bool:
     return isinstance(text, str) and _SCHEME.match(text) is not None
 
 
+def place(path: str | Path | Url) -> Path | Url:
+    """What a path given as a string names: an object or prefix, or a local path."""
+    if isinstance(path, Path | Url):
+        return path
+    return Url.parse(path) if is_url(path) else Path(path)
+
+
 def is_plain_key(relative: str) -> bool:
     """Whether a key below a prefix is a safe local path: no '..', '.' or empty part. A key
     such as ``../../etc/x.har`` must never be mirrored out of the output folder."""
@@ -113,33 +120,21 @@ def kind(url: Url) -> Literal["object", "prefix"] | None:
     return "prefix" if info.get("type") == "directory" else "object"
 
 
-def find(
-    root: Url, patterns: Sequence[str], *, exclude: Url | None = None
-) -> tuple[list[Url], int]:
-    """The objects below the prefix root whose names match patterns, in key order, and how
-    many others there were. exclude (the output prefix) is left out, as batch does a folder."""
-    from harscrub.batch import name_matches  # batch imports this module
-
+def find(root: Url, *, exclude: Url | None = None) -> list[Url]:
+    """Every object below the prefix root, in key order, but those below exclude (the output
+    prefix, left out as batch leaves out an output folder)."""
     fs, path = _filesystem(root)
     try:
         names = sorted(fs.find(path))
     except FileNotFoundError:
-        return [], 0
+        return []
     except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
         raise InputError(f"{root}: cannot list the objects ({_reason(e)})") from None
     start = len(path.rstrip("/")) + 1
-    skip = exclude.text + "/" if exclude is not None else None
-    found: list[Url] = []
-    others = 0
-    for name in names:
-        url = root / name[start:]
-        if skip is not None and url.text.startswith(skip):
-            continue
-        if name_matches(url.name, patterns):
-            found.append(url)
-        else:
-            others += 1
-    return found, others
+    found = [root / name[start:] for name in names]
+    if exclude is None:
+        return found
+    return [url for url in found if not url.text.startswith(exclude.text + "/")]
 
 
 @contextlib.contextmanager
