@@ -1015,6 +1015,20 @@ def test_regression_base64_body_in_a_charset_that_cannot_encode_it_back() -> Non
     _scrubs(_base64_entry("idna", b"password=hunter2hunter2\n" + b"x" * 70))
 
 
+# A DeprecationWarning (an error under -W error, and in later Pythons) on any base64 body
+# declared "unicode_escape" holding a backslash the codec does not know, such as JSON's "\/".
+# Python's own codecs are no web charset: such a body is now read as UTF-8.
+def test_regression_base64_body_declared_in_a_python_only_codec() -> None:
+    payload = b'{"s": "a\\/b", "password": "hunter2hunter2"}'
+    out = io.BytesIO()
+    data = _base64_entry("unicode_escape", payload)
+    scrub_stream(io.BytesIO(data), out, name=NAME, ruleset=RULES, options=Options(key=KEY))
+    [e] = parse_output(out.getvalue())["log"]["entries"]
+    body = base64.b64decode(e["response"]["content"]["text"])
+    assert b"hunter2hunter2" not in body
+    assert body.startswith(b'{"s": "a\\/b", "password": "[REDACTED:')
+
+
 # HarReader._more asked read() for max(chunk, pending) bytes so that the buffer doubles while
 # a value is scanned again from its start, but took a short read (a pipe, a socket, any raw
 # stream) as it came: _take rescanned the value after every read, O(n^2 / r) for n bytes in

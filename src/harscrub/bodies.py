@@ -7,6 +7,7 @@ never re-serialized: a JSON body keeps its spacing, key order and escapes everyw
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -30,9 +31,25 @@ _CHARSET = regex.compile(r"(?i);\s*charset=\"?([\w.:-]{1,40})")
 
 
 def charset(mime: str) -> str | None:
-    """The charset parameter of a media type, if any: "text/html; charset=iso-8859-1"."""
+    """The charset parameter of a media type, if any: "text/html; charset=iso-8859-1".
+
+    None for the names of Python's own codecs, which no web page is in: "unicode_escape"
+    warns (an error under -W error) on a backslash it does not know, "idna" decodes what it
+    refuses to encode. Such a body is read as UTF-8 or Latin-1 instead.
+    """
     m = _CHARSET.search(mime)
-    return m.group(1) if m else None
+    if m is None:
+        return None
+    try:
+        name = codecs.lookup(m.group(1)).name
+    except LookupError:
+        return m.group(1)  # decoding it fails, and UTF-8 or Latin-1 is tried next
+    return None if name in _PYTHON_CODECS else m.group(1)
+
+
+_PYTHON_CODECS = frozenset(
+    {"unicode-escape", "raw-unicode-escape", "undefined", "punycode", "idna"}
+)
 
 
 def essence(mime: str) -> str:

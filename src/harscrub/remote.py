@@ -50,10 +50,19 @@ class Url:
 
     @classmethod
     def parse(cls, text: str) -> Url:
-        if text.startswith("file://"):
+        protocol = _protocol_of(text)
+        bucket = text[len(protocol) + len("://") :].partition("/")[0]
+        if "@" in bucket or "?" in text:
+            # Not echoed: user:password@ or a signature in a query string is a secret, and a
+            # URL is printed in every message and report about its file.
+            raise UsageError(
+                f"{protocol}://...: the URL holds credentials (user@ or a query string); give "
+                "them in the environment instead (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
+            )
+        if protocol == "file":
             raise UsageError(f"{text}: give a local file as a path, without file://")
         base = text.rstrip("/")
-        if len(base) <= len(_protocol_of(text)) + len("://"):
+        if not bucket:
             raise UsageError(f"{text}: names no bucket")
         return cls(base)
 
