@@ -30,8 +30,7 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+)://")
 # Stores harscrub writes to: those where it knows an upload appears only once complete (one
 # PUT, or a multipart upload completed or aborted as a whole), so that a failed or interrupted
 # file leaves no object. "Nothing half-written" rests on this; other stores are read only.
-# (memory: fsspec's own, in this process, for tests.)
-WHOLE_OBJECT_STORES = frozenset({"s3", "s3a", "memory"})
+WHOLE_OBJECT_STORES = frozenset({"s3", "s3a"})
 _BLOCK = 8 << 20  # bytes per ranged GET while downloading, per part while uploading
 _ONE_PUT = 32 << 20  # outputs up to this size go up in one PUT, read into memory for it
 _CLOUD_EXTRA = "pip install 'harscrub[cloud]'"
@@ -192,7 +191,7 @@ def upload(local: BinaryIO, url: Url) -> None:
 def writable(url: Url) -> tuple[AbstractFileSystem, str]:
     """url's filesystem, refusing a store where a failed upload could leave part of a file."""
     if url.protocol not in WHOLE_OBJECT_STORES:
-        stores = ", ".join(sorted(f"{p}://" for p in WHOLE_OBJECT_STORES - {"memory"}))
+        stores = ", ".join(sorted(f"{p}://" for p in WHOLE_OBJECT_STORES))
         raise UsageError(
             f"{url}: harscrub writes only to object stores, where an object appears whole "
             f"({stores})"
