@@ -16,6 +16,7 @@ import pytest
 from harscrub import Options, scrub_paths
 from harscrub.batch import Done, Job
 from harscrub.cluster import _run_jobs
+from harscrub.errors import UsageError
 from harscrub.report import Failure, Report
 from harscrub.rules import Ruleset
 
@@ -223,3 +224,13 @@ def harscrub(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
         check=False,
         env={**os.environ, **(env or {})},
     )
+
+
+def test_without_the_dask_extra_dask_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    with pytest.raises(UsageError, match=r"^--dask needs Dask's distributed package: pip "):
+        scrub_paths([tmp_path / "a.har"], tmp_path / "out", dask="tcp://127.0.0.1:9")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.har"]  # no output folder left

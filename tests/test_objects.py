@@ -350,3 +350,13 @@ def test_the_readme_recipe_for_spark_and_ray(
     assert written["2023/login.har"] == written["2024/login-again.har"]  # one key: equal tags
     assert find_leaks(orjson.dumps(report), SECRETS) == []
     assert all(find_leaks(data, SECRETS) == [] for data in written.values())
+
+
+def test_without_the_cloud_extra_a_url_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "fsspec.core", None)  # as if fsspec were not installed
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    with pytest.raises(UsageError, match=r"^s3://b/x\.har: URLs need fsspec: pip install "):
+        scrub_file(tmp_path / "a.har", "s3://b/x.har")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.har"]
