@@ -72,7 +72,7 @@ def main() -> None:
     print(f"{args.files} files, {mb:.0f} MB in {folder}")
     with (
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -87,7 +87,8 @@ def main() -> None:
             import fsspec
 
             fs, prefix = fsspec.core.url_to_fs(args.s3)
-            fs.rm(prefix, recursive=True) if fs.exists(prefix) else None
+            if fs.exists(f"{prefix}/in"):  # the benchmark's own objects, and no others
+                fs.rm(f"{prefix}/in", recursive=True)
             start = time.perf_counter()
             fs.put(f"{folder}/", f"{prefix}/in/", recursive=True)
             print(f"uploaded to {args.s3}/in/ in {time.perf_counter() - start:.1f} s")

@@ -34,7 +34,7 @@ PER_COPY = len(all_flows()) + 1
 def cluster() -> Iterator[distributed.LocalCluster]:
     """Two worker processes with one thread each, as a small real cluster has."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         yield cluster
 
@@ -101,33 +101,37 @@ def test_a_worker_killed_mid_run_loses_no_file_and_writes_none_twice(
     client: distributed.Client, archive: Path, tmp_path: Path
 ) -> None:
     reference = scrub_paths([archive], tmp_path / "ref", workers=1, options=Options(key=KEY))
-    before = client.run(os.getpid)
-    victim = sorted(before.values())[0]
+    pids = client.run(os.getpid)
 
     class KillOnce:
-        """Kills one worker outright once the run is under way."""
+        """Kills, outright, a worker that holds tasks, once the run is under way."""
 
-        killed = False
+        victim: int | None = None
+        lost: tuple[str, ...] = ()  # the tasks it held, which must run again elsewhere
 
         def start(self, total: int) -> None:
             pass
 
         def advance(self, done: Done) -> None:
-            if not self.killed:
-                os.kill(victim, signal.SIGKILL)
-                self.killed = True
+            if self.victim is not None:
+                return
+            for worker, tasks in client.processing().items():
+                if tasks:
+                    self.victim, self.lost = pids[worker], tuple(tasks)
+                    os.kill(self.victim, signal.SIGKILL)
+                    return
 
     killer = KillOnce()
     run = scrub_paths(
         [archive], tmp_path / "out", dask=client, options=Options(key=KEY), progress=killer
     )
 
-    assert killer.killed
+    assert killer.lost, "no worker held a task when the first result came back"
     client.wait_for_workers(2, timeout=60)
-    assert victim not in client.run(os.getpid).values()  # it died, and its nanny replaced it
+    assert killer.victim not in client.run(os.getpid).values()  # it died; its nanny replaced it
     assert outputs(tmp_path / "out") == outputs(tmp_path / "ref")  # no temp file either
     assert [r.source for r in run.reports] == [r.source for r in reference.reports]
-    assert len({r.source for r in run.reports}) == len(run.reports)  # each file once
+    assert [r.total for r in run.reports] == [r.total for r in reference.reports]
     assert [f.source for f in run.failures] == [str(archive / "broken.har")]
 
 
@@ -167,6 +171,58 @@ def test_cli_cleans_a_folder_on_the_cluster_with_a_report(
     assert len(list((tmp_path / "out").rglob("*.har"))) == COPIES * PER_COPY
 
 
+def test_relative_paths_mean_the_callers_folder_not_the_workers(
+    cluster: distributed.LocalCluster, tmp_path: Path
+) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.har").write_bytes(SECRET_HAR)
+    assert Path.cwd() != tmp_path  # the workers' working folder is the test run's
+    result = subprocess.run(
+        [sys.executable, "-m", "harscrub", "in", "-o", "out", "--dask",
+         cluster.scheduler_address, "--report", "r.json", "-q"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert CANARY.encode() not in (tmp_path / "out" / "a.har").read_bytes()
+    [file] = json.loads((tmp_path / "r.json").read_text())["files"]
+    assert (file["file"], file["output"]) == ("in/a.har", "out/a.har")  # as -j names them
+
+
+def test_a_scheduler_without_workers_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        result = harscrub(
+            str(tmp_path / "a.har"), "-o", str(tmp_path / "out"), "--dask",
+            empty.scheduler_address, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+        )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"harscrub: --dask {empty.scheduler_address}: the scheduler has no workers (waited 2s)"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.har"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{tmp}/a.har", "--in-place"], "--in-place cannot run on --dask; clean into another "
+         "folder or prefix"),
+        (["-"], "--dask works on named files, folders and prefixes; not stdin or stdout"),
+        (["{tmp}/a.har", "-o", "-"], "--dask works on named files, folders and prefixes; not "
+         "stdin or stdout"),
+    ],
+)  # fmt: skip
+def test_what_dask_cannot_do_is_refused_before_any_work(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    argv = [a.format(tmp=tmp_path) for a in args]
+    result = harscrub(*argv, "--dask", "tcp://127.0.0.1:9")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"harscrub: {message}"]
+    assert (tmp_path / "a.har").read_bytes() == SECRET_HAR
+
+
 def test_cli_check_on_the_cluster_lists_findings_and_exits_1(
     cluster: distributed.LocalCluster, tmp_path: Path
 ) -> None:
@@ -184,6 +240,8 @@ def test_cli_check_on_the_cluster_lists_findings_and_exits_1(
         ("tcp://127.0.0.1:9", "cannot reach the scheduler (OSError, waited 2s)"),
         ("tcp://no-such-host.invalid:8786", "cannot reach the scheduler (OSError, waited 2s)"),
         ("not an address", "not a scheduler address (tcp://host:8786)"),
+        ("tcp://127.0.0.1:abc", "not a scheduler address (tcp://host:8786)"),
+        ("127.0.0.1", "not a scheduler address (tcp://host:8786)"),
     ],
 )
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(

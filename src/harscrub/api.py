@@ -325,7 +325,7 @@ def _output_for(
         target = location(dst)
     if target is None:
         return None
-    if target == source or _same_file(source, target):
+    if _same_file(source, target):
         raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
     return target
 
@@ -333,7 +333,7 @@ def _output_for(
 def _same_file(src: Path | Url | None, dst: Path | Url) -> bool:
     """Whether writing dst would overwrite src (stdin included), through links of any kind."""
     if isinstance(src, Url) or isinstance(dst, Url):
-        return False  # the same object is the same URL, and that is asked first
+        return isinstance(src, Url) and isinstance(dst, Url) and src.same_as() == dst.same_as()
     try:
         dst_stat = dst.stat()
         src_stat = os.fstat(sys.stdin.fileno()) if src is None else src.stat()

@@ -106,6 +106,14 @@ def scrub_paths(
         raise UsageError(f"{bad[0]}: a pattern matches file names, not paths; drop the folder")
     if dask is not None and workers is not None:
         raise UsageError("give either --dask or -j: the cluster's workers do the work")
+    if dask is not None and in_place:
+        # A worker lost after it rewrote a file runs again on the clean file and reports it
+        # clean: the report would lose what the archive held.
+        raise UsageError("--in-place cannot run on --dask; clean into another folder or prefix")
+    if isinstance(dask, str):
+        from harscrub.cluster import check_address
+
+        check_address(dask)  # before a listing that may take minutes
     out = remote.place(out_dir) if out_dir is not None else None
     if isinstance(out, Url):
         remote.writable(out)
@@ -315,8 +323,8 @@ def same_place(a: Place, b: Place) -> bool:
 
 
 def _real(place: Place) -> Place:
-    """What identifies the file place names: its real path; an object has one name only."""
-    return real_path(place) if isinstance(place, Path) else place
+    """What identifies the file place names: its real path, or the object's one name."""
+    return real_path(place) if isinstance(place, Path) else place.same_as()
 
 
 def _below(source: Place, root: Place | None, out_dir: Place) -> str | Path:

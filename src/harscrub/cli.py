@@ -19,7 +19,7 @@ from harscrub import __version__, interrupts, remote
 from harscrub.api import check_file, location, scrub_file
 from harscrub.batch import PATTERNS, Place, name_matches, same_place, scrub_paths
 from harscrub.config import Config, find_config, load_config
-from harscrub.errors import HarscrubError, UsageError
+from harscrub.errors import HarscrubError, UploadInterrupted, UsageError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.redact import STYLES
@@ -250,7 +250,9 @@ def scrub(
         options = _options(settings, config, indent=not compact, keep_findings=keep_findings)
         batch = _is_batch(inputs, output) or dask_address is not None
         patterns = patterns or PATTERNS
-        _check_usage(inputs, output, batch=batch, check=check, in_place=in_place)
+        _check_usage(
+            inputs, output, batch=batch, check=check, in_place=in_place, dask=bool(dask_address)
+        )
         if report_format is not None and report_path is None:
             raise UsageError("--report-format says how to write --report PATH; give that too")
         if report_path is not None:
@@ -301,7 +303,13 @@ def _is_folder(path: str, *, writing: bool = False) -> bool:
 
 
 def _check_usage(
-    inputs: tuple[str, ...], output: str | None, *, batch: bool, check: bool, in_place: bool
+    inputs: tuple[str, ...],
+    output: str | None,
+    *,
+    batch: bool,
+    check: bool,
+    in_place: bool,
+    dask: bool,
 ) -> None:
     if "" in inputs:
         raise UsageError("an input path is empty")
@@ -309,6 +317,8 @@ def _check_usage(
         raise UsageError("'-' (stdin) can only be the one input")
     if check and (output is not None or in_place):
         raise UsageError("--check writes nothing; it takes no -o or --in-place")
+    if dask and (STDIO in inputs or (output is not None and _is_stdout(output))):
+        raise UsageError("--dask works on named files, folders and prefixes; not stdin or stdout")
     if batch and output is not None and _is_stdout(output):
         raise UsageError("several HARs cannot go to stdout; give -o a folder")
 
@@ -325,7 +335,7 @@ def _check_report_path(
     """Refuse, before any work, a report that would mix with the HAR on stdout, overwrite a
     file the run reads or writes, or has no folder to go in."""
     if remote.is_url(path):
-        _refuse_clash(location(path), [*inputs, output])  # type: ignore[arg-type]  # not None
+        _check_report_url(path, inputs, output, batch=batch, patterns=patterns)
         return
     if _is_stdout(path):
         har_to_stdout = inputs == (STDIO,) and output is None and not check
@@ -345,6 +355,26 @@ def _check_report_path(
         raise UsageError(f"{path}: the report's folder does not exist")
 
 
+def _check_report_url(
+    path: str,
+    inputs: tuple[str, ...],
+    output: str | None,
+    *,
+    batch: bool,
+    patterns: tuple[str, ...],
+) -> None:
+    """_check_report_path's checks for a report that goes to a store."""
+    report = remote.Url.parse(path)
+    if path.endswith("/"):
+        raise UsageError(f"{path}: is a prefix; give the report an object name")
+    remote.writable(report)
+    _refuse_clash(report, [*inputs, output])
+    prefixes = [p for p in (*inputs, output if batch else None) if remote.is_url(p)]
+    below = [remote.Url.parse(p).same_as().text + "/" for p in prefixes]  # type: ignore[arg-type]
+    if name_matches(report.name, patterns) and report.same_as().text.startswith(tuple(below)):
+        raise UsageError(f"{path}: would be taken for a HAR of this run; name the report apart")
+
+
 def _refuse_clash(report: Place, paths: Iterable[str | None]) -> None:
     for other in paths:
         if other not in (None, STDIO) and same_place(report, location(other)):  # type: ignore[arg-type]
@@ -359,10 +389,11 @@ def _run_batch(
         return scrub_paths(inputs, output, progress=None if quiet else bar, **options)
     except KeyboardInterrupt:
         bar.stop()  # before the message, which would otherwise land inside the bar
-        # A cluster's worker cannot be stopped mid-file: an upload it began may still land.
         rest = "no other was written"
-        if options["dask"] is not None:
-            rest = "a file the cluster was still running may yet be written, whole"
+        if options["dask"] is not None:  # a cluster's worker cannot be stopped mid-task
+            rest = "files the cluster was still running may yet be written, each whole"
+        elif remote.is_url(output) or (options["in_place"] and any(map(remote.is_url, inputs))):
+            rest = "no other was written, but for an upload under way, which may still land whole"
         _fail(f"interrupted; files done before it are complete, {rest}", Exit.INTERRUPTED)
     finally:
         bar.stop()
@@ -502,6 +533,8 @@ def _errors(debug: bool) -> Iterator[None]:
         yield
     except HarscrubError as e:
         _fail(str(e), Exit.BAD_INPUT)
+    except UploadInterrupted as e:
+        _fail(f"interrupted while {e} was uploaded; it may still appear, whole", Exit.INTERRUPTED)
     except KeyboardInterrupt:
         _fail("interrupted; nothing was written", Exit.INTERRUPTED)
     except Exception as e:

@@ -11,30 +11,34 @@ The cluster does what local worker processes do in batch.run_jobs, with the same
 - Only a Report or Failure comes back: never a value, never a file's content.
 
 Workers read and write the files themselves, so the paths must mean the same on every worker:
-URLs of a store, or a filesystem they share.
+URLs of a store, or a filesystem they share (local paths are sent absolute).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harscrub import __version__
-from harscrub.batch import Done, Job, Progress, do_job
+from harscrub.batch import Done, Job, Place, Progress, do_job
 from harscrub.errors import UsageError
 from harscrub.options import Options
 from harscrub.output import remove_temp_files
-from harscrub.report import Failure
+from harscrub.report import Failure, Report
 from harscrub.rules import Ruleset
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
 _DASK_EXTRA = "pip install 'harscrub[dask]'"
-_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+]*://)?[^\s/]+")  # tcp://10.0.0.5:8786, tls://h:8786
+# tcp://10.0.0.5:8786, tls://scheduler:8786, tcp://[::1]:8786: Dask takes more, and waits on
+# much of it before it fails (with a traceback from a finalizer).
+_ADDRESS = re.compile(r"(?:tcp|tls|ws|wss)://(?:\[[0-9A-Fa-f:.]+\]|[^\s/:@\[\]]+):\d{1,5}")
 # Tasks handed to the scheduler at a time, per worker thread: enough that no worker waits, few
 # enough that the scheduler does not hold a million tasks for an archive of a million files,
 # and that an interrupted run has little left to cancel.
@@ -67,7 +71,9 @@ def run_on_dask(
     client = cluster if isinstance(cluster, Client) else _connect(cluster)
     run = f"harscrub-{secrets.token_hex(4)}"
     results: list[Done | None] = [None] * len(jobs)
+    sent = [_absolute(job) for job in jobs]  # a worker's working folder is not ours
     try:
+        _wait_for_workers(client, cluster)
         # Sent once to every worker rather than with each of a million tasks. hash=False: a
         # Ruleset's token is not worth computing, and the key must not go into a task name.
         [settings] = client.scatter([(ruleset, options, __version__)], broadcast=True, hash=False)
@@ -79,7 +85,7 @@ def run_on_dask(
 
         def submit_next() -> None:
             for start in pending:
-                group = jobs[start : start + size]
+                group = sent[start : start + size]
                 future = client.submit(_run_jobs, group, settings, key=f"{run}-{start}", pure=False)
                 starts[future.key] = start
                 running.add(future)
@@ -91,7 +97,10 @@ def run_on_dask(
             start = starts.pop(future.key)
             group = jobs[start : start + size]
             for i, done in enumerate(_outcome(future, group), start):
-                results[i] = done
+                # Named as the caller named it, as -j names it, not by the path sent.
+                results[i] = done = replace(done, source=str(jobs[i].source))
+                if isinstance(done, Report) and done.output is not None:
+                    results[i] = done = replace(done, output=str(jobs[i].output or jobs[i].source))
                 if progress is not None:
                     progress.advance(done)
             future.release()
@@ -110,23 +119,53 @@ def run_on_dask(
     return results  # type: ignore[return-value]  # every one set above
 
 
+def check_address(address: str) -> None:
+    """UsageError unless address reads as a scheduler's: asked before a run lists its files."""
+    if "@" in address:  # not echoed: user:password@
+        raise UsageError("--dask: the address holds credentials; use tls:// and Dask's own")
+    if not _ADDRESS.fullmatch(address):
+        raise UsageError(f"--dask {address}: not a scheduler address (tcp://host:8786)")
+
+
 def _connect(address: str) -> Client:
     """A client of the scheduler at address, waiting for it as long as Dask's configuration
     says (distributed.comm.timeouts.connect, 30 s unless set): it may be starting."""
-    import dask.config
     from distributed import Client
 
-    if not _ADDRESS.fullmatch(address):  # checked here: a Client that fails on one complains
-        raise UsageError(f"--dask {address}: not a scheduler address (tcp://host:8786)")
+    check_address(address)
     try:
         return Client(address, set_as_default=False)
     except (OSError, TimeoutError) as e:
-        wait = dask.config.get("distributed.comm.timeouts.connect")
         raise UsageError(
-            f"--dask {address}: cannot reach the scheduler ({type(e).__name__}, waited {wait})"
+            f"--dask {address}: cannot reach the scheduler ({type(e).__name__}, "
+            f"waited {_connect_timeout()})"
         ) from None
-    except ValueError:  # not an address Dask can parse
-        raise UsageError(f"--dask {address}: not a scheduler address (tcp://host:8786)") from None
+
+
+def _wait_for_workers(client: Client, cluster: str | Client) -> None:
+    """A scheduler with no worker would hold the tasks for ever: wait as long as for it."""
+    if client.nthreads():
+        return
+    try:
+        client.wait_for_workers(1, timeout=_connect_timeout())
+    except TimeoutError:
+        where = cluster if isinstance(cluster, str) else client.scheduler.address
+        raise UsageError(
+            f"--dask {where}: the scheduler has no workers (waited {_connect_timeout()})"
+        ) from None
+
+
+def _connect_timeout() -> str:
+    import dask.config
+
+    return str(dask.config.get("distributed.comm.timeouts.connect"))
+
+
+def _absolute(job: Job) -> Job:
+    def absolute(place: Place | None) -> Place | None:
+        return Path(os.path.abspath(place)) if isinstance(place, Path) else place
+
+    return replace(job, source=absolute(job.source), output=absolute(job.output))
 
 
 def _threads(client: Client) -> int:

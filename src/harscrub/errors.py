@@ -33,3 +33,8 @@ class UsageError(HarscrubError):
 
 class RuleError(HarscrubError):
     """A rule pack is missing or invalid."""
+
+
+class UploadInterrupted(KeyboardInterrupt):
+    """Ctrl-C while an output was on its way to a store, which may still finish it: a request
+    sent whole is not taken back. Its text is the output's URL."""

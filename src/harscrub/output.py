@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, BinaryIO
 
 from harscrub import interrupts, remote
-from harscrub.errors import OutputError
+from harscrub.errors import OutputError, UploadInterrupted
 from harscrub.remote import Url
 
 STDIO = "-"  # the command line's name for stdin and stdout
@@ -198,7 +198,10 @@ def _uploaded(dst: Url) -> Iterator[BinaryIO]:
             tmp.flush()
         except OSError as e:
             raise _output_error(str(dst), e) from e
-        remote.upload(tmp, dst)  # type: ignore[arg-type]
+        try:
+            remote.upload(tmp, dst)  # type: ignore[arg-type]
+        except KeyboardInterrupt:
+            raise UploadInterrupted(str(dst)) from None
 
 
 def _output_error(name: str, e: OSError) -> OutputError:

@@ -6,8 +6,8 @@ local run and ``--version`` never load it. An object is downloaded once into a l
 store sees nothing before the whole sanitized HAR exists. Both temp files are anonymous (no
 name on disk), so a process killed outright leaves no copy of a HAR behind.
 
-Messages name the URL and the kind of failure; they never quote an exception's text, which for
-some stores holds request details.
+Messages name the URL and the kind of failure, or the store's own short reason (an OSError's
+strerror); never the text of another exception, which for some stores holds request details.
 """
 
 from __future__ import annotations
@@ -35,14 +35,18 @@ _BLOCK = 8 << 20  # bytes per ranged GET while downloading, per part while uploa
 _ONE_PUT = 32 << 20  # outputs up to this size go up in one PUT, read into memory for it
 _CLOUD_EXTRA = "pip install 'harscrub[cloud]'"
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs"}
+_ALIASES = {"s3a": "s3", "gcs": "gs", "abfs": "az"}  # one store, two names in fsspec
+# A query string with a parameter: a presigned URL's signature (a key may hold a bare '?').
+_QUERY = re.compile(r"\?[^/]*=")
 
 
 @dataclass(frozen=True, slots=True)
 class Url:
     """An object, or a prefix of objects, in a store: the few things batch asks of a Path.
 
-    text has no trailing '/': ``s3://b/in/`` and ``s3://b/in`` name one prefix. Keys are kept
-    exactly (``a//b`` is not ``a/b`` in S3), so they are joined and cut as strings.
+    text is as fsspec reads it: the protocol in lower case, no empty part (s3fs reads
+    ``s3://b//in/`` as ``s3://b/in``) and no trailing '/', so that one object has one text
+    but for the protocol's aliases (same_as).
     """
 
     text: str
@@ -50,8 +54,9 @@ class Url:
     @classmethod
     def parse(cls, text: str) -> Url:
         protocol = _protocol_of(text)
-        bucket = text[len(protocol) + len("://") :].partition("/")[0]
-        if "@" in bucket or "?" in text:
+        rest = text[len(protocol) + len("://") :]
+        bucket = rest.partition("/")[0]
+        if "@" in bucket or _QUERY.search(rest):
             # Not echoed: user:password@ or a signature in a query string is a secret, and a
             # URL is printed in every message and report about its file.
             raise UsageError(
@@ -60,10 +65,14 @@ class Url:
             )
         if protocol == "file":
             raise UsageError(f"{text}: give a local file as a path, without file://")
-        base = text.rstrip("/")
         if not bucket:
             raise UsageError(f"{text}: names no bucket")
-        return cls(base)
+        return cls(f"{protocol}://{'/'.join(part for part in rest.split('/') if part)}")
+
+    def same_as(self) -> Url:
+        """The one name of this object or prefix, whichever alias of the protocol was used."""
+        protocol = _ALIASES.get(self.protocol, self.protocol)
+        return Url(protocol + self.text[len(self.protocol) :])
 
     def __str__(self) -> str:
         return self.text
@@ -116,7 +125,7 @@ def is_plain_key(relative: str) -> bool:
     return all(part not in ("", ".", "..") for part in relative.split("/"))
 
 
-def kind(url: Url) -> Literal["object", "prefix"] | None:
+def kind(url: Url, *, output: bool = False) -> Literal["object", "prefix"] | None:
     """Whether url names an object, a prefix holding objects, or nothing."""
     fs, path = _filesystem(url)
     try:
@@ -124,6 +133,8 @@ def kind(url: Url) -> Literal["object", "prefix"] | None:
     except FileNotFoundError:
         return None
     except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
+        if output:
+            raise OutputError(f"{url}: cannot write ({_reason(e)}); nothing was written") from None
         raise InputError(f"{url}: cannot read ({_reason(e)})") from None
     return "prefix" if info.get("type") == "directory" else "object"
 
@@ -138,11 +149,15 @@ def find(root: Url, *, exclude: Url | None = None) -> list[Url]:
         return []
     except Exception as e:  # noqa: BLE001 -- any failure of a store is the input's, not a bug
         raise InputError(f"{root}: cannot list the objects ({_reason(e)})") from None
+    finally:
+        # s3fs keeps every object's details listed, about 1 KB each, for the life of the run.
+        fs.invalidate_cache(path)
     start = len(path.rstrip("/")) + 1
     found = [root / name[start:] for name in names]
     if exclude is None:
         return found
-    return [url for url in found if not url.text.startswith(exclude.text + "/")]
+    below = exclude.same_as().text + "/"
+    return [url for url in found if not url.same_as().text.startswith(below)]
 
 
 @contextlib.contextmanager
