@@ -195,6 +195,8 @@ def test_in_place_replaces_the_object(
         (["{tmp}/a.har", "-o", "http://127.0.0.1:9/a.har"], "http://127.0.0.1:9/a.har: harscrub "
          "writes only to object stores, where an object appears whole (s3://, s3a://)"),
         (["nosuch://x/a.har", "-o", "{tmp}/x.har"], "nosuch://x/a.har: unknown protocol nosuch://"),
+        (["s3://{b}/nothing.har", "-o", "http://127.0.0.1:9/a.har"], "http://127.0.0.1:9/a.har: "
+         "harscrub writes only"),  # before the input is read
         (["file:///{tmp}/a.har"], "file:///{tmp}/a.har: give a local file as a path, without "
          "file://"),
         (["s3://"], "s3://: names no bucket"),

@@ -21,7 +21,7 @@ from harscrub.jsoncodec import JsonError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
 from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
-from harscrub.remote import Url, downloaded, place
+from harscrub.remote import Url, downloaded, place, writable
 from harscrub.report import Redaction, Report
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
@@ -200,6 +200,11 @@ def scrub_file(
         raise UsageError("--in-place rewrites a named input file; it takes no output")
     if isinstance(dst, str) and dst.endswith(("/", os.sep)) and not _is_stdio(dst):
         raise OutputError(f"{dst}: is a folder name; give a file name")
+    destination = source if in_place else location(dst) if dst is not None else None
+    if isinstance(source, Url) and dst is None and not in_place:
+        destination = default_output(source)
+    if isinstance(destination, Url):
+        writable(destination)  # refused before an object is downloaded for nothing
     with _open_input(source) as fin:
         target = _output_for(source, fin, dst, in_place=in_place)
         mode_from = source if in_place and isinstance(source, Path) else None
