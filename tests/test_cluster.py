@@ -176,16 +176,21 @@ def test_relative_paths_mean_the_callers_folder_not_the_workers(
 ) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.har").write_bytes(SECRET_HAR)
+    (tmp_path / "in" / "b.har").write_bytes(SECRET_HAR[:-40])
     assert Path.cwd() != tmp_path  # the workers' working folder is the test run's
     result = subprocess.run(
         [sys.executable, "-m", "harscrub", "in", "-o", "out", "--dask",
          cluster.scheduler_address, "--report", "r.json", "-q"],
         capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [  # named as -j names it
+        "harscrub: failed: in/b.har: truncated: the file ends inside log.entries[0]"
+    ]
     assert CANARY.encode() not in (tmp_path / "out" / "a.har").read_bytes()
-    [file] = json.loads((tmp_path / "r.json").read_text())["files"]
-    assert (file["file"], file["output"]) == ("in/a.har", "out/a.har")  # as -j names them
+    done, failed = json.loads((tmp_path / "r.json").read_text())["files"]
+    assert (done["file"], done["output"]) == ("in/a.har", "out/a.har")
+    assert (failed["file"], failed["error"][:9]) == ("in/b.har", "in/b.har:")
 
 
 def test_a_scheduler_without_workers_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -242,6 +247,7 @@ def test_cli_check_on_the_cluster_lists_findings_and_exits_1(
         ("not an address", "not a scheduler address (tcp://host:8786)"),
         ("tcp://127.0.0.1:abc", "not a scheduler address (tcp://host:8786)"),
         ("127.0.0.1", "not a scheduler address (tcp://host:8786)"),
+        ("127.0.0.1:9", "cannot reach the scheduler (OSError, waited 2s)"),  # tcp://, as Dask
     ],
 )
 def test_an_unreachable_scheduler_is_one_line_and_exit_2(
@@ -255,6 +261,15 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"harscrub: --dask {address}: {message}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.har"]
+
+
+def test_an_address_with_credentials_is_refused_without_echo(tmp_path: Path) -> None:
+    (tmp_path / "a.har").write_bytes(SECRET_HAR)
+    result = harscrub(str(tmp_path / "a.har"), "--check", "--dask", "tcp://u:FAKEpw@h:8786")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "harscrub: --dask: the address holds credentials; use tls:// and Dask's own"
+    ]
 
 
 def test_dask_and_jobs_together_are_refused(tmp_path: Path) -> None:

@@ -298,7 +298,7 @@ def _is_folder(path: str, *, writing: bool = False) -> bool:
     if isinstance(place, remote.Url):
         if writing:
             remote.writable(place)  # refused before it is asked anything
-        return remote.kind(place) == "prefix"
+        return remote.kind(place, output=writing) == "prefix"
     return place is not None and place.is_dir()
 
 
@@ -392,7 +392,9 @@ def _run_batch(
         rest = "no other was written"
         if options["dask"] is not None:  # a cluster's worker cannot be stopped mid-task
             rest = "files the cluster was still running may yet be written, each whole"
-        elif remote.is_url(output) or (options["in_place"] and any(map(remote.is_url, inputs))):
+        elif not options["check"] and (
+            remote.is_url(output) or (output is None and any(map(remote.is_url, inputs)))
+        ):  # into a store, beside the input objects or in place
             rest = "no other was written, but for an upload under way, which may still land whole"
         _fail(f"interrupted; files done before it are complete, {rest}", Exit.INTERRUPTED)
     finally:

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 _DASK_EXTRA = "pip install 'harscrub[dask]'"
 # tcp://10.0.0.5:8786, tls://scheduler:8786, tcp://[::1]:8786: Dask takes more, and waits on
 # much of it before it fails (with a traceback from a finalizer).
-_ADDRESS = re.compile(r"(?:tcp|tls|ws|wss)://(?:\[[0-9A-Fa-f:.]+\]|[^\s/:@\[\]]+):\d{1,5}")
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss)://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s/:@\[\]]+):\d{1,5}"
+)  # scheduler:8786 is tcp://, as Dask reads it
 # Tasks handed to the scheduler at a time, per worker thread: enough that no worker waits, few
 # enough that the scheduler does not hold a million tasks for an archive of a million files,
 # and that an interrupted run has little left to cancel.
@@ -97,10 +99,7 @@ def run_on_dask(
             start = starts.pop(future.key)
             group = jobs[start : start + size]
             for i, done in enumerate(_outcome(future, group), start):
-                # Named as the caller named it, as -j names it, not by the path sent.
-                results[i] = done = replace(done, source=str(jobs[i].source))
-                if isinstance(done, Report) and done.output is not None:
-                    results[i] = done = replace(done, output=str(jobs[i].output or jobs[i].source))
+                results[i] = done = _as_named(done, jobs[i], sent[i])
                 if progress is not None:
                     progress.advance(done)
             future.release()
@@ -159,6 +158,17 @@ def _connect_timeout() -> str:
     import dask.config
 
     return str(dask.config.get("distributed.comm.timeouts.connect"))
+
+
+def _as_named(done: Done, job: Job, sent: Job) -> Done:
+    """done, naming its file as the caller named it (and -j does), not by the path sent."""
+    if isinstance(done, Report):
+        output = None if done.output is None else str(job.output or job.source)
+        return replace(done, source=str(job.source), output=output)
+    message = done.message
+    if message.startswith(str(sent.source)):
+        message = str(job.source) + message[len(str(sent.source)) :]
+    return replace(done, source=str(job.source), message=message)
 
 
 def _absolute(job: Job) -> Job:

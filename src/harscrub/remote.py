@@ -36,7 +36,8 @@ _ONE_PUT = 32 << 20  # outputs up to this size go up in one PUT, read into memor
 _CLOUD_EXTRA = "pip install 'harscrub[cloud]'"
 _PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs"}
 _ALIASES = {"s3a": "s3", "gcs": "gs", "abfs": "az"}  # one store, two names in fsspec
-# A query string with a parameter: a presigned URL's signature (a key may hold a bare '?').
+_WEB = frozenset({"http", "https"})  # where a host may have a port, and a query is a query
+# A query string with a parameter: a presigned URL's signature. (A key may hold a bare '?'.)
 _QUERY = re.compile(r"\?[^/]*=")
 
 
@@ -44,9 +45,8 @@ _QUERY = re.compile(r"\?[^/]*=")
 class Url:
     """An object, or a prefix of objects, in a store: the few things batch asks of a Path.
 
-    text is as fsspec reads it: the protocol in lower case, no empty part (s3fs reads
-    ``s3://b//in/`` as ``s3://b/in``) and no trailing '/', so that one object has one text
-    but for the protocol's aliases (same_as).
+    text has its protocol in lower case and no trailing '/': ``S3://b/in/`` and ``s3://b/in``
+    name one prefix, and ``s3a://b/in`` too (same_as). A key is kept exactly otherwise.
     """
 
     text: str
@@ -56,9 +56,15 @@ class Url:
         protocol = _protocol_of(text)
         rest = text[len(protocol) + len("://") :]
         bucket = rest.partition("/")[0]
-        if "@" in bucket or _QUERY.search(rest):
-            # Not echoed: user:password@ or a signature in a query string is a secret, and a
-            # URL is printed in every message and report about its file.
+        web = protocol in _WEB
+        # A bucket name holds no ':' or '@': there, they are user:secret@, whose secret may
+        # hold a '/' and so run past the bucket part. A query string may be a signature.
+        if (
+            "@" in bucket
+            or (":" in bucket and not web)
+            or ("?" in rest if web else _QUERY.search(rest))
+        ):
+            # Not echoed: a URL is printed in every message and report about its file.
             raise UsageError(
                 f"{protocol}://...: the URL holds credentials (user@ or a query string); give "
                 "them in the environment instead (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
@@ -67,7 +73,15 @@ class Url:
             raise UsageError(f"{text}: give a local file as a path, without file://")
         if not bucket:
             raise UsageError(f"{text}: names no bucket")
-        return cls(f"{protocol}://{'/'.join(part for part in rest.split('/') if part)}")
+        key = rest.rstrip("/")
+        if "//" in key:
+            # AWS keeps a//b apart from a/b, SeaweedFS and MinIO merge them: which object it
+            # names depends on the store, so harscrub asks for the plain name.
+            raise UsageError(
+                f"{text}: a key with an empty part ('//') names different objects "
+                "in different stores; write it without"
+            )
+        return cls(f"{protocol}://{key}")
 
     def same_as(self) -> Url:
         """The one name of this object or prefix, whichever alias of the protocol was used."""
