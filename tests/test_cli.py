@@ -305,6 +305,21 @@ def test_closed_stdin_and_stdout(src: Path) -> None:
     assert (done.returncode, done.stderr) == (2, b"harscrub: <stdout>: not open\n")
 
 
+def run_harscrub(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """harscrub in a process of its own, as a user runs it; env is the whole environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "harscrub", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def run_subprocess(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "harscrub", *args], capture_output=True, check=False, **kwargs

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +21,18 @@ from harscrub.rules import Ruleset
 
 from .factories import CANARY, SECRET_HAR
 from .flows import all_flows, find_leaks
+from .test_cli import run_harscrub
 
 distributed = pytest.importorskip("distributed", reason="Dask's distributed is not installed")
 
 KEY = bytes(range(32))  # one fixed placeholder key, so two runs can be compared byte for byte
 COPIES = 4  # of each capture (the flows and SECRET_HAR), in folders of their own
 PER_COPY = len(all_flows()) + 1
+
+
+def quick_connect() -> dict[str, str]:
+    """The environment, with Dask waiting 2 s for a scheduler instead of 30."""
+    return {**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +160,7 @@ def test_cli_cleans_a_folder_on_the_cluster_with_a_report(
     cluster: distributed.LocalCluster, archive: Path, tmp_path: Path
 ) -> None:
     report = tmp_path / "report.json"
-    result = harscrub(
+    result = run_harscrub(
         str(archive), "-o", str(tmp_path / "out"), "--dask", cluster.scheduler_address,
         "--report", str(report), "-q",
     )  # fmt: skip
@@ -178,10 +183,9 @@ def test_relative_paths_mean_the_callers_folder_not_the_workers(
     (tmp_path / "in" / "a.har").write_bytes(SECRET_HAR)
     (tmp_path / "in" / "b.har").write_bytes(SECRET_HAR[:-40])
     assert Path.cwd() != tmp_path  # the workers' working folder is the test run's
-    result = subprocess.run(
-        [sys.executable, "-m", "harscrub", "in", "-o", "out", "--dask",
-         cluster.scheduler_address, "--report", "r.json", "-q"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    result = run_harscrub(
+        "in", "-o", "out", "--dask", cluster.scheduler_address, "--report", "r.json", "-q",
+        cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.splitlines() == [  # named as -j names it
@@ -196,9 +200,9 @@ def test_relative_paths_mean_the_callers_folder_not_the_workers(
 def test_a_scheduler_without_workers_is_one_line_and_exit_2(tmp_path: Path) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
     with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
-        result = harscrub(
+        result = run_harscrub(
             str(tmp_path / "a.har"), "-o", str(tmp_path / "out"), "--dask",
-            empty.scheduler_address, env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+            empty.scheduler_address, env=quick_connect(),
         )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
@@ -222,7 +226,7 @@ def test_what_dask_cannot_do_is_refused_before_any_work(
 ) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
     argv = [a.format(tmp=tmp_path) for a in args]
-    result = harscrub(*argv, "--dask", "tcp://127.0.0.1:9")
+    result = run_harscrub(*argv, "--dask", "tcp://127.0.0.1:9")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"harscrub: {message}"]
     assert (tmp_path / "a.har").read_bytes() == SECRET_HAR
@@ -232,7 +236,7 @@ def test_cli_check_on_the_cluster_lists_findings_and_exits_1(
     cluster: distributed.LocalCluster, tmp_path: Path
 ) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
-    result = harscrub("--check", str(tmp_path / "a.har"), "--dask", cluster.scheduler_address)
+    result = run_harscrub("--check", str(tmp_path / "a.har"), "--dask", cluster.scheduler_address)
     assert result.returncode == 1
     assert f"{tmp_path / 'a.har'}:" in result.stdout
     assert CANARY not in result.stdout + result.stderr
@@ -254,9 +258,9 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
     tmp_path: Path, address: str, message: str
 ) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
-    result = harscrub(
+    result = run_harscrub(
         str(tmp_path / "a.har"), "-o", str(tmp_path / "out"), "--dask", address,
-        env={"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"},
+        env=quick_connect(),
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"harscrub: --dask {address}: {message}"]
@@ -265,7 +269,7 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(
 
 def test_an_address_with_credentials_is_refused_without_echo(tmp_path: Path) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
-    result = harscrub(str(tmp_path / "a.har"), "--check", "--dask", "tcp://u:FAKEpw@h:8786")
+    result = run_harscrub(str(tmp_path / "a.har"), "--check", "--dask", "tcp://u:FAKEpw@h:8786")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "harscrub: --dask: the address holds credentials; use tls:// and Dask's own"
@@ -274,7 +278,7 @@ def test_an_address_with_credentials_is_refused_without_echo(tmp_path: Path) -> 
 
 def test_dask_and_jobs_together_are_refused(tmp_path: Path) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
-    result = harscrub(str(tmp_path / "a.har"), "--dask", "tcp://127.0.0.1:9", "-j", "2")
+    result = run_harscrub(str(tmp_path / "a.har"), "--dask", "tcp://127.0.0.1:9", "-j", "2")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "harscrub: give either --dask or -j: the cluster's workers do the work"
@@ -286,17 +290,6 @@ def test_a_worker_on_another_harscrub_version_does_no_file(ruleset: Ruleset) -> 
     [done] = _run_jobs([job], (ruleset, Options(), "0.0.1"))
     assert isinstance(done, Failure)
     assert done.message.startswith("a.har: not done: a worker runs harscrub ")
-
-
-def harscrub(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harscrub", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def test_without_the_dask_extra_dask_says_what_to_install(

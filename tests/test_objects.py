@@ -24,6 +24,7 @@ from tests.objectstore import S3Store, bucket, s3_store
 
 from .factories import BEARER_CANARY, CANARY, SECRET_HAR
 from .flows import all_flows, check_har, find_leaks
+from .test_cli import run_harscrub
 
 __all__ = ["bucket", "s3_store"]  # fixtures, used by name only
 
@@ -53,17 +54,6 @@ def put_archive(s3_store: S3Store, bucket: str, prefix: str = "in") -> dict[str,
     return files
 
 
-def harscrub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harscrub", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-
-
 def objects(s3_store: S3Store, prefix: str) -> dict[str, bytes]:
     fs = s3_store.filesystem()
     return {name[len(prefix) + 1 :]: fs.cat(name) for name in sorted(fs.find(prefix))}
@@ -74,7 +64,7 @@ def test_check_an_archive_names_every_file_with_a_secret_and_no_value(
 ) -> None:
     put_archive(s3_store, bucket)
     report = tmp_path / "findings.json"
-    result = harscrub(store_env, "--check", f"s3://{bucket}/in/", "--report", str(report))
+    result = run_harscrub("--check", f"s3://{bucket}/in/", "--report", str(report), env=store_env)
 
     assert result.returncode == 1, result.stderr
     document = json.loads(report.read_text())
@@ -100,8 +90,8 @@ def test_clean_a_prefix_into_another_bucket(
     s3_store.filesystem().mkdir(clean)
     report = tmp_path / "report.json"
 
-    result = harscrub(
-        store_env, f"s3://{bucket}/in/", "-o", f"s3://{clean}/out/", "--report", str(report)
+    result = run_harscrub(
+        f"s3://{bucket}/in/", "-o", f"s3://{clean}/out/", "--report", str(report), env=store_env
     )
 
     assert result.returncode == 2  # broken.har
@@ -123,7 +113,7 @@ def test_clean_a_prefix_into_another_bucket(
     assert document["totals"]["failed"] == 1
     assert find_leaks(report.read_bytes(), SECRETS) == []
 
-    again = harscrub(store_env, "--check", f"s3://{clean}/out/")
+    again = run_harscrub("--check", f"s3://{clean}/out/", env=store_env)
     assert again.returncode == 0, again.stdout + again.stderr
     assert objects(s3_store, bucket + "/in")["2023/login.har"] == SECRET_HAR  # input untouched
 
@@ -161,9 +151,9 @@ def test_one_object_to_a_file_to_stdout_and_beside_itself(
     s3_store.filesystem().pipe(f"{bucket}/t/login.har", SECRET_HAR)
     url = f"s3://{bucket}/t/login.har"
 
-    to_file = harscrub(store_env, url, "-o", str(tmp_path / "clean.har"))
-    to_stdout = harscrub(store_env, url, "-o", "-")
-    beside = harscrub(store_env, url)
+    to_file = run_harscrub(url, "-o", str(tmp_path / "clean.har"), env=store_env)
+    to_stdout = run_harscrub(url, "-o", "-", env=store_env)
+    beside = run_harscrub(url, env=store_env)
 
     assert (to_file.returncode, to_stdout.returncode, beside.returncode) == (0, 0, 0)
     assert beside.stderr.endswith(
@@ -182,7 +172,7 @@ def test_in_place_replaces_the_object(
     s3_store: S3Store, store_env: dict[str, str], bucket: str
 ) -> None:
     s3_store.filesystem().pipe(f"{bucket}/t/login.har", SECRET_HAR)
-    result = harscrub(store_env, f"s3://{bucket}/t/", "--in-place")
+    result = run_harscrub(f"s3://{bucket}/t/", "--in-place", env=store_env)
     assert result.returncode == 0, result.stderr
     assert objects(s3_store, f"{bucket}/t").keys() == {"login.har"}
     assert find_leaks(objects(s3_store, f"{bucket}/t")["login.har"], SECRETS) == []
@@ -217,7 +207,7 @@ def test_what_cannot_be_read_or_written_is_one_line_and_exit_2(
 ) -> None:
     (tmp_path / "a.har").write_bytes(SECRET_HAR)
     argv = [a.format(b=bucket, tmp=tmp_path) for a in args]
-    result = harscrub(store_env, *argv)
+    result = run_harscrub(*argv, env=store_env)
     assert result.returncode == 2
     [line] = result.stderr.splitlines()
     assert line.startswith("harscrub: " + message.format(b=bucket, tmp=tmp_path))
@@ -247,7 +237,7 @@ def test_another_name_of_an_input_is_still_the_input(
     s3_store: S3Store, store_env: dict[str, str], bucket: str, args: list[str], message: str
 ) -> None:
     s3_store.filesystem().pipe(f"{bucket}/in/a.har", SECRET_HAR)
-    result = harscrub(store_env, *(a.format(b=bucket) for a in args))
+    result = run_harscrub(*(a.format(b=bucket) for a in args), env=store_env)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"harscrub: {message.format(b=bucket)}"]
     assert objects(s3_store, bucket) == {"in/a.har": SECRET_HAR}
@@ -258,7 +248,7 @@ def test_wrong_credentials_are_named_and_nothing_is_written(
 ) -> None:
     s3_store.filesystem().pipe(f"{bucket}/t/login.har", SECRET_HAR)
     env = {**store_env, "AWS_SECRET_ACCESS_KEY": "wrong"}
-    result = harscrub(env, f"s3://{bucket}/t/login.har", "-o", str(tmp_path / "x.har"))
+    result = run_harscrub(f"s3://{bucket}/t/login.har", "-o", str(tmp_path / "x.har"), env=env)
     assert result.returncode == 2
     assert result.stderr == (
         f"harscrub: s3://{bucket}/t/login.har: cannot read (access denied; check the credentials)\n"
@@ -329,9 +319,9 @@ def test_an_archive_on_dask_reads_and_writes_the_store(
     with distributed.LocalCluster(  # started here, so its workers get the store's environment
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
-        result = harscrub(
-            store_env, f"s3://{bucket}/in/", "-o", f"s3://{bucket}/out/", "--dask",
-            cluster.scheduler_address, "--report", str(tmp_path / "r.json"),
+        result = run_harscrub(
+            f"s3://{bucket}/in/", "-o", f"s3://{bucket}/out/", "--dask",
+            cluster.scheduler_address, "--report", str(tmp_path / "r.json"), env=store_env,
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     written = objects(s3_store, f"{bucket}/out")

@@ -200,13 +200,12 @@ def scrub_file(
         raise UsageError("--in-place rewrites a named input file; it takes no output")
     if isinstance(dst, str) and dst.endswith(("/", os.sep)) and not _is_stdio(dst):
         raise OutputError(f"{dst}: is a folder name; give a file name")
-    destination = source if in_place else location(dst) if dst is not None else None
-    if isinstance(source, Url) and dst is None and not in_place:
-        destination = default_output(source)
-    if isinstance(destination, Url):
-        writable(destination)  # refused before an object is downloaded for nothing
+    target = _output_for(source, dst, in_place=in_place)
+    if isinstance(target, Url):
+        writable(target)  # refused before an object is downloaded for nothing
     with _open_input(source) as fin:
-        target = _output_for(source, fin, dst, in_place=in_place)
+        if dst is None and isinstance(source, Path) and not in_place:
+            _refuse_stream(source, fin)
         mode_from = source if in_place and isinstance(source, Path) else None
         with atomic_output(target, mode_from=mode_from) as fout:
             return scrub_stream(
@@ -314,25 +313,29 @@ def _open_input(src: Path | Url | None) -> contextlib.AbstractContextManager[Bin
 
 
 def _output_for(
-    source: Path | Url | None, fin: BinaryIO, dst: Path | Url | str | None, *, in_place: bool
+    source: Path | Url | None, dst: Path | Url | str | None, *, in_place: bool
 ) -> Path | Url | None:
     """The output (None: stdout), refusing any that would overwrite the input by accident."""
     if in_place:
         return source
-    if dst is None:
-        if source is None:
-            return None
-        if isinstance(source, Path) and not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
-            # e.g. <(zcat x.har.gz)
-            raise UsageError(f"{source}: not a regular file; say where the output goes with -o")
-        target: Path | Url | None = default_output(source)
-    else:
+    if dst is not None:
         target = location(dst)
+    elif source is not None:
+        target = default_output(source)
+    else:
+        return None  # stdin to stdout
     if target is None:
         return None
     if _same_file(source, target):
         raise UsageError(f"{target}: the output is the input; use --in-place to overwrite it")
     return target
+
+
+def _refuse_stream(source: Path, fin: BinaryIO) -> None:
+    """A named input that is no regular file (e.g. <(zcat x.har.gz)) has no "beside" to be
+    written to."""
+    if not stat.S_ISREG(os.fstat(fin.fileno()).st_mode):
+        raise UsageError(f"{source}: not a regular file; say where the output goes with -o")
 
 
 def _same_file(src: Path | Url | None, dst: Path | Url) -> bool:
