@@ -9,25 +9,22 @@ import shutil
 import stat
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from harscrub import __version__
-from harscrub.engine import Finding, Scrubber
-from harscrub.errors import BadHar, InputError, OutputError, UsageError
-from harscrub.jsoncodec import JsonError
+from harscrub import passes
+from harscrub.engine import Scrubber
+from harscrub.errors import InputError, OutputError, UsageError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
-from harscrub.reader import LOG_DEPTH, Close, Entry, Event, HarReader, Member
+from harscrub.passes import Tally, stamp
+from harscrub.reader import HarReader
 from harscrub.remote import Url, downloaded, place, writable
-from harscrub.report import Redaction, Report
+from harscrub.report import Report
 from harscrub.rules import Ruleset, load_ruleset
 from harscrub.writer import HarWriter
 
-STAMP_KEY = "_harscrub"
-_MAX_REPORTED = 2048  # characters of a request URL a report keeps
 _WAKE = 0.25  # seconds between checks for a signal while a pipe sends nothing
 _COPY_SIZE = 1 << 16
 
@@ -40,13 +37,18 @@ def scrub_stream(
     output: str = "<stream>",
     ruleset: Ruleset | None = None,
     options: Options | None = None,
+    workers: int = 1,
 ) -> Report:
     """Read a HAR from fin and write it, sanitized, to fout, one entry at a time.
 
+    With workers > 1, a large HAR in a file is read in that many parts at once, each by a
+    process of its own (see harscrub.parallel); the output is the same, byte for byte.
     Raises BadHar or InputError when the input is not a readable HAR. fout may then hold a
     partial document: scrub_file writes through a temp file for exactly that reason.
     """
-    return _run(fin, fout, name=name, output=output, ruleset=ruleset, options=options)
+    return _run(
+        fin, fout, name=name, output=output, ruleset=ruleset, options=options, workers=workers
+    )
 
 
 def check_stream(
@@ -55,13 +57,16 @@ def check_stream(
     name: str = "<stream>",
     ruleset: Ruleset | None = None,
     options: Options | None = None,
+    workers: int = 1,
 ) -> Report:
     """What scrub_stream would remove from the HAR in fin, writing nothing (--check).
 
     The findings are exactly scrub_stream's: the same two passes run, and the sanitized
     document is encoded and thrown away, so a file that could not be written fails here too.
     """
-    return _run(fin, _Discard(), name=name, output=None, ruleset=ruleset, options=options)
+    return _run(
+        fin, _Discard(), name=name, output=None, ruleset=ruleset, options=options, workers=workers
+    )
 
 
 def _run(
@@ -72,72 +77,33 @@ def _run(
     output: str | None,
     ruleset: Ruleset | None,
     options: Options | None,
+    workers: int,
 ) -> Report:
     ruleset = ruleset or load_ruleset()
     options = options or Options()
-    scrubber = Scrubber(ruleset, options)
     with _rereadable(fin) as fin:
-        # Two passes: the first learns the session secrets in headers, cookies and URLs, so
-        # that a copy of one is removed even from an entry that comes before it (a tracking
-        # cookie's value sent in a URL before the server set it). A bad HAR fails here,
-        # before anything is written.
-        start = fin.tell()
-        for event in HarReader(fin.read, name):
-            if isinstance(event, Entry):
-                scrubber.learn(event.value)
-        fin.seek(start)
-        writer = HarWriter(fout, indent=options.indent)
-        stamp = _stamp(ruleset, options)
-        actions = {rule.id: rule.action for rule in ruleset.rules}
-        redactions: list[Redaction] = []
-        # A report holds every finding; their paths and tags repeat ("request.headers[3].value",
-        # one tag per secret), and one copy of each halves what a finding costs in memory. A
-        # dict of this run's, not sys.intern: interned strings outlive the run in a library.
-        shared: dict[str, str] = {}
-        counts: Counter[tuple[str, str]] = Counter()
-        entries = 0
-        for event in HarReader(fin.read, name):
-            for out, findings in _scrubbed(event, scrubber, stamp):
-                for f in findings:
-                    counts[f.rule_id, f.place] += 1
-                if findings and options.keep_findings:
-                    redactions += _redactions(out, findings, actions, shared)
-                entries += isinstance(out, Entry)
-                _write(writer, out, name)
-    return Report(name, output, entries, tuple(redactions), counts)
+        tally = None
+        if workers > 1:
+            from harscrub import parallel  # forks: only for a large file in a file
+
+            tally = parallel.run(fin, fout, name, ruleset, options, workers)
+        if tally is None:
+            tally = _one_process(fin, fout, name, ruleset, options)
+    return Report(name, output, tally.entries, tuple(tally.redactions), tally.counts)
 
 
-def _redactions(
-    event: Event, findings: list[Finding], actions: dict[str, str], shared: dict[str, str]
-) -> list[Redaction]:
-    """Findings as a report gives them: with the entry's line, method and sanitized URL."""
-    line, method, url = 0, "", ""
-    if isinstance(event, Entry):
-        line = event.line
-        request = event.value.get("request")
-        if isinstance(request, dict):
-            method = _text(request.get("method"))
-            url = _text(request.get("url"))
-    return [
-        Redaction(
-            f.entry,
-            line,
-            method,
-            url,
-            shared.setdefault(f.path, f.path),
-            f.place,
-            f.rule_id,
-            actions.get(f.rule_id, "redact"),
-            shared.setdefault(f.tag, f.tag),
-            f.length,
-        )
-        for f in findings
-    ]
-
-
-def _text(value: Any) -> str:
-    # A data: URL can be megabytes long; a report names the request, it does not copy it.
-    return value[:_MAX_REPORTED] if isinstance(value, str) else ""
+def _one_process(
+    fin: BinaryIO, fout: BinaryIO, name: str, ruleset: Ruleset, options: Options
+) -> Tally:
+    scrubber = Scrubber(ruleset, options)
+    start = fin.tell()
+    passes.learn(HarReader(fin.read, name), scrubber)
+    fin.seek(start)
+    tally = Tally(ruleset, options)
+    writer = HarWriter(fout, indent=options.indent)
+    events = HarReader(fin.read, name)
+    passes.sanitize(events, scrubber, writer, stamp(ruleset, options), tally, name)
+    return tally
 
 
 class _Discard:
@@ -148,35 +114,6 @@ class _Discard:
 
     def flush(self) -> None:
         pass
-
-
-def _scrubbed(
-    event: Event, scrubber: Scrubber, stamp: dict[str, Any]
-) -> Iterator[tuple[Event, list[Finding]]]:
-    """The events to write for one read, each with what was removed from it."""
-    match event:
-        case Entry(index=index, value=entry):
-            yield event, scrubber.scrub_entry(entry, index)
-        case Member(depth=depth, key=key) if depth == LOG_DEPTH and key == STAMP_KEY:
-            return  # a second run replaces the first run's stamp
-        case Member(depth=depth, key=key, value=value):
-            # pages[].title, comments, vendor fields: anything outside the entries
-            prefix = "log." if depth == LOG_DEPTH else ""
-            value, findings = scrubber.scrub_member(prefix, key, value)
-            yield Member(depth, key, value), findings
-        case Close(depth=depth) if depth == LOG_DEPTH:
-            yield Member(LOG_DEPTH, STAMP_KEY, stamp), []
-            yield event, []
-        case _:
-            yield event, []
-
-
-def _write(writer: HarWriter, event: Event, name: str) -> None:
-    try:
-        writer.write(event)
-    except JsonError as e:  # a value deeper than the exact encoder goes
-        where = f"log.entries[{event.index}]" if isinstance(event, Entry) else "log"
-        raise BadHar(f"{name}: {where}: {e.msg}") from None
 
 
 def scrub_file(
@@ -273,24 +210,6 @@ def location(path: Path | Url | str) -> Path | Url | None:
     """What a path given as a string names: None for ``"-"`` (stdin or stdout), a Url for
     ``s3://...`` and the like, else a local Path."""
     return None if _is_stdio(path) else place(path)
-
-
-def _stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
-    """What a support system needs to tell a cleaned HAR from a raw one, and a default run
-    from a weakened one. No key and no time stamp: a second run gives the same bytes; a user's
-    pack by file name only, since its folder may name a person."""
-    stamp: dict[str, Any] = {
-        "version": __version__,
-        "placeholder": options.placeholder,
-        "rulePacks": [p if p.startswith("builtin:") else Path(p).name for p in ruleset.packs],
-    }
-    if ruleset.disabled:
-        stamp["disabledRules"] = list(ruleset.disabled)
-    if options.allow_values or options.allow_names or options.allow_hosts:
-        stamp["allowlists"] = True
-    if options.keep_jwt_claims:
-        stamp["keepJwtClaims"] = True
-    return stamp
 
 
 def _is_stdio(path: object) -> bool:

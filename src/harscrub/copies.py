@@ -12,7 +12,9 @@ both letters and digits, are not remembered: they are too likely to be words.
 
 from __future__ import annotations
 
+import itertools
 import re
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 from urllib.parse import quote
 
@@ -43,6 +45,11 @@ _DIGIT = re.compile(r"[0-9]")
 _LETTER = re.compile(r"[A-Za-z]")
 _MAX_SECRETS = 100_000  # memory stays bounded on an archive of secrets
 _MAX_ODD = 10_000  # each is looked for in every text: a loop of str.find
+_MAX_PROBE = 1_000_000  # distinct pieces a Probe keeps: some 60 MB
+
+
+Learnt = tuple[str, T, bool]
+"""A remember() call that taught something: (secret, about, surely_secret)."""
 
 
 class Copies(Generic[T]):
@@ -52,6 +59,35 @@ class Copies(Generic[T]):
         self._odd: dict[str, T] = {}  # secrets that are no single token, looked for as they are
         self._ascii_pieces: set[bytes] = set()  # the longest piece of each ASCII one of them
         self.generation = 0  # counts what was learnt: what was found before may change
+        # For a part of a split file (see harscrub.parallel): each call that taught something,
+        # to teach another process the same in the same order, and what every text asked
+        # about holds (see Probe).
+        self.journal: list[Learnt[T]] | None = None
+        self.probe: Probe | None = None
+
+    def replay(self, journal: list[Learnt[T]]) -> None:
+        """Learn what another Copies learnt, call by call: in journal order, what two
+        processes learnt from two parts of a file is what one learns reading both."""
+        for secret, about, surely_secret in journal:
+            self.remember(secret, about, surely_secret=surely_secret)
+
+    def size(self) -> tuple[int, int]:
+        """How many forms are known; since() gives those learnt after."""
+        return len(self._secrets), len(self._odd)
+
+    def since(self, size: tuple[int, int]) -> Forms:
+        """The forms learnt since size() was that."""
+        return Forms(
+            frozenset(itertools.islice(self._secrets, size[0], None)),
+            frozenset(itertools.islice(self._odd, size[1], None)),
+        )
+
+    def near_capacity(self, more: Forms) -> bool:
+        """Whether this many more forms could reach a cap, where what is learnt first wins."""
+        return (
+            len(self._secrets) + len(more.tokens) >= _MAX_SECRETS
+            or len(self._odd) + len(more.odd) >= _MAX_ODD
+        )
 
     def remember(self, secret: str, about: T, *, surely_secret: bool = True) -> None:
         """Look for copies of secret from now on; a copy keeps the first sighting's about.
@@ -86,13 +122,19 @@ class Copies(Generic[T]):
                 self._odd[form] = about
                 learnt = True
         self.generation += learnt
+        if learnt and self.journal is not None:
+            self.journal.append((secret, about, surely_secret))
 
     def whole(self, text: str) -> T | None:
         """What is known about text if it is, as a whole, a secret removed before."""
+        if self.probe is not None:
+            self.probe.add(text)
         return self._secrets.get(text.rstrip("=")) if self._secrets else None
 
     def find(self, text: str) -> list[tuple[int, int, T]]:
         """(start, end, about) of each copy in text; they may overlap."""
+        if self.probe is not None:
+            self.probe.add(text)
         if not self._secrets or len(text) < MIN_LENGTH:
             return []
         found = self._tokens(text) if self._may_hold_token(text) else []
@@ -135,6 +177,66 @@ class Copies(Generic[T]):
             found.append((start, start + len(core), about))
             return True
         return False
+
+
+@dataclass(frozen=True, slots=True)
+class Forms:
+    """Forms of secrets as Copies keeps them: tokens, and odd ones looked for as they are."""
+
+    tokens: frozenset[str] = frozenset()
+    odd: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens or self.odd)
+
+    def __and__(self, other: Forms) -> Forms:
+        return Forms(self.tokens & other.tokens, self.odd & other.odd)
+
+
+class Probe:
+    """The pieces (see _PIECES) of every text a Copies was asked about, to tell afterwards
+    whether knowing more secrets could have changed any answer.
+
+    A copy of a token secret holds its longest piece as a piece of the text, whether the text
+    is ASCII or not (non-ASCII bytes are no token characters); a copy of an odd secret holds
+    each of its pieces that it closes on both sides. A secret without such a piece, or not
+    ASCII, could be anywhere. Past _MAX_PROBE pieces the probe stops keeping them (memory)
+    and answers that anything could be anywhere.
+    """
+
+    def __init__(self) -> None:
+        self._pieces: set[bytes] = set()
+        self.full = False
+
+    def add(self, text: str) -> None:
+        if self.full or len(text) < MIN_LENGTH:
+            return  # no secret is shorter
+        self._pieces.update(
+            text.encode("utf-8", "surrogatepass").translate(_PIECES).split()
+        )
+        self.full = len(self._pieces) > _MAX_PROBE
+
+    def may_hold(self, forms: Forms) -> bool:
+        """Whether any text asked about may hold one of forms (or be one)."""
+        if self.full:
+            return bool(forms)
+        for form in forms.tokens:
+            pieces = _pieces(form)
+            if not pieces or max(pieces, key=len) in self._pieces:
+                return True
+        for form in forms.odd:
+            closed = _closed_pieces(form)
+            if not closed or self._pieces.issuperset(closed):
+                return True
+        return False
+
+
+def _closed_pieces(form: str) -> list[bytes]:
+    """The pieces of an ASCII form that a character of its own ends on both sides."""
+    if not form.isascii():
+        return []
+    pieces = form.encode().translate(_PIECES).split(b" ")
+    return [p for p in pieces[1:-1] if p]
 
 
 def _pieces(text: str) -> list[bytes]:

@@ -14,7 +14,7 @@ from typing import Any
 import regex
 
 from harscrub import bodies, places
-from harscrub.copies import Copies
+from harscrub.copies import Copies, Learnt
 from harscrub.options import Options
 from harscrub.redact import (
     is_placeholder,
@@ -90,6 +90,20 @@ class Scrubber:
         """A part of the document outside the entries: pages and their titles, comments."""
         value, found = places.scrub_member(prefix, key, value, self)
         return value, [_finding(hit, -1, path) for path, hit in found]
+
+    # The parts of a split file (see harscrub.parallel).
+
+    @property
+    def learnt(self) -> Copies[_Removed]:
+        """The secrets learnt so far, whose copies are removed from what comes after."""
+        return self._copies
+
+    def relearn(self, journal: list[Learnt[_Removed]]) -> None:
+        """Forget every secret learnt and learn those journal recorded, in its order."""
+        copies: Copies[_Removed] = Copies()
+        copies.replay(journal)
+        self._copies = copies
+        self._memo.clear()  # its generations count another Copies' learning
 
     # The Scan contract.
 

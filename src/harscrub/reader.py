@@ -72,7 +72,19 @@ class Close:
     depth: int
 
 
-Event = Open | Member | Entry | Close
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """The last event of a reader given stop_at: the entry at that offset starts here.
+
+    The reader of a split file's part proves with this that the next part's reader started
+    where an entry really starts (see harscrub.parallel); it never comes otherwise.
+    """
+
+    index: int  # of the entry that starts at the cut
+    line: int  # where it starts
+
+
+Event = Open | Member | Entry | Close | Cut
 
 
 def describe(value: Any) -> str:
@@ -96,7 +108,12 @@ class HarReader:
     """Iterate over a HAR's events in document order. Raises BadHar or InputError."""
 
     def __init__(
-        self, read: Callable[[int], bytes], name: str, *, chunk_size: int = CHUNK_SIZE
+        self,
+        read: Callable[[int], bytes],
+        name: str,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        stop_at: int | None = None,
     ) -> None:
         self._read = read
         self.name = name
@@ -114,8 +131,40 @@ class HarReader:
         self._opening: bytes | None = None  # how the first entry began ('{"startedDateTime":')
         self._separator: bytes | None = None  # what came between the first two entries
         self._last_end: int | None = None  # absolute offset where the last entry ended
+        self._stop_at = stop_at  # the offset of an entry to stop at, with a Cut
+        self._resume_at: int | None = None  # the index of the first entry, for resume()
+
+    @classmethod
+    def resume(
+        cls,
+        read: Callable[[int], bytes],
+        name: str,
+        *,
+        offset: int,
+        index: int = 0,
+        line: int = 1,
+        stop_at: int | None = None,
+    ) -> HarReader:
+        """A reader of the part of a UTF-8 HAR that read() gives from offset on, where entry
+        number index starts on that line; it gives the events from that entry to the end of
+        the document (or to stop_at). Only a reader from the start proves that an entry
+        starts there: this one may fail, or read something else, where none does."""
+        reader = cls(read, name, stop_at=stop_at)
+        reader._base = reader._line_start = offset
+        reader._lines = line - 1
+        reader._resume_at = index
+        return reader
 
     def __iter__(self) -> Iterator[Event]:
+        events = self._document() if self._resume_at is None else self._resumed(self._resume_at)
+        for event in events:
+            yield event
+            if isinstance(event, Cut):
+                return
+
+    # --- the HAR's shape -------------------------------------------------------------------
+
+    def _document(self) -> Iterator[Event]:
         self._detect_encoding()
         c = self._peek()
         if c == _EOF:
@@ -124,8 +173,15 @@ class HarReader:
             raise self._not_an_object()
         self._pos += 1
         yield Open(ROOT_DEPTH, None)
-        seen_log = False
-        for key in self._members("the top-level object"):
+        yield from self._root_members(first=True, seen_log=False)
+
+    def _resumed(self, index: int) -> Iterator[Event]:
+        yield from self._entries(index)
+        yield from self._log_members(first=False, seen_entries=True)
+        yield from self._root_members(first=False, seen_log=True)
+
+    def _root_members(self, *, first: bool, seen_log: bool) -> Iterator[Event]:
+        for key in self._members("the top-level object", first=first):
             if key == "log":
                 if seen_log:
                     raise self._error('"log" appears twice')
@@ -139,15 +195,15 @@ class HarReader:
         if self._peek() != _EOF:
             raise self._error("unexpected data after the end of the HAR")
 
-    # --- the HAR's shape -------------------------------------------------------------------
-
     def _log(self) -> Iterator[Event]:
         if self._peek() != _LBRACE:
             raise BadHar(f'{self.name}: not a HAR: "log" is {describe(self._take("log"))}')
         self._pos += 1
         yield Open(LOG_DEPTH, "log")
-        seen_entries = False
-        for key in self._members("log"):
+        yield from self._log_members(first=True, seen_entries=False)
+
+    def _log_members(self, *, first: bool, seen_entries: bool) -> Iterator[Event]:
+        for key in self._members("log", first=first):
             if key != "entries":
                 yield Member(LOG_DEPTH, key, self._take(f"log.{_shown(key)}"))
                 continue
@@ -159,27 +215,33 @@ class HarReader:
                 raise BadHar(f"{self.name}: not a HAR: log.entries is {kind}, not a list")
             self._pos += 1
             yield Open(ENTRIES_DEPTH, "entries")
-            yield from self._entries()
-            yield Close(ENTRIES_DEPTH)
+            yield from self._entries(0)
         if not seen_entries:
             raise BadHar(f'{self.name}: not a HAR: log has no "entries" list')
         yield Close(LOG_DEPTH)
 
-    def _entries(self) -> Iterator[Entry]:
-        index = 0
-        while self._next_item(_RBRACKET, "log.entries", first=index == 0):
+    def _entries(self, index: int) -> Iterator[Entry | Cut | Close]:
+        """The entries from number index on, and the list's Close; the first one is next (a
+        resumed reader starts at an entry, after the comma before it)."""
+        first = True
+        while self._next_item(_RBRACKET, "log.entries", first=first):
+            first = False
             where = f"log.entries[{index}]"
             self._peek()  # past the blanks, to the entry's "{"
             line = self._line()
+            if self._base + self._pos == self._stop_at:
+                yield Cut(index, line)
+                return
             value = self._take_entry(where)
             if not isinstance(value, dict):
                 raise BadHar(f"{self.name}: {where} is {describe(value)}, not an object")
             yield Entry(index, value, line)
             index += 1
+        yield Close(ENTRIES_DEPTH)
 
-    def _members(self, where: str) -> Iterator[str]:
-        """Yield an object's keys; the caller consumes each value before asking for the next."""
-        first = True
+    def _members(self, where: str, *, first: bool = True) -> Iterator[str]:
+        """Yield an object's keys; the caller consumes each value before asking for the next.
+        Not first: some were read already (by the reader of an earlier part of the file)."""
         while self._next_item(_RBRACE, where, first=first):
             first = False
             c = self._peek()

@@ -13,10 +13,15 @@ from harscrub.reader import ENTRIES_DEPTH, Close, Entry, Event, Member, Open
 
 
 class HarWriter:
-    def __init__(self, out: BinaryIO, *, indent: bool = True) -> None:
+    def __init__(self, out: BinaryIO, *, indent: bool = True, after_entry: bool = False) -> None:
+        """after_entry: write the rest of a document whose start, up to and including an entry,
+        another writer wrote (the next part of a split file, see harscrub.parallel)."""
         self._out = out
         self._indent = indent
-        self._counts: list[int] = []  # members written so far in each open container
+        # Members written so far in each open container; of those before, only whether there
+        # were any counts (for the comma), and there were: the root's "log", the log's
+        # "entries" and one entry.
+        self._counts: list[int] = [1, 1, 1] if after_entry else []
 
     def write(self, event: Event) -> None:
         match event:
