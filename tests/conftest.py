@@ -33,3 +33,12 @@ def src(tmp_path: Path) -> Path:
     path = tmp_path / "login.har"
     path.write_bytes(SECRET_HAR)
     return path
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """test_parallel.py first: harscrub forks only in a process without threads, and the
+    store and cluster tests leave idle daemon threads behind (fsspec's, Dask's)."""
+    items.sort(key=lambda item: item.module is None or item.module.__name__ != FORKING_TESTS)
+
+
+FORKING_TESTS = "tests.test_parallel"

@@ -86,7 +86,8 @@ def _run(
         if workers > 1:
             from harscrub import parallel  # forks: only for a large file in a file
 
-            tally = parallel.run(fin, fout, name, ruleset, options, workers)
+            write = not isinstance(fout, _Discard)
+            tally = parallel.run(fin, fout, name, ruleset, options, workers, write=write)
         if tally is None:
             tally = _one_process(fin, fout, name, ruleset, options)
     return Report(name, output, tally.entries, tuple(tally.redactions), tally.counts)
@@ -123,6 +124,7 @@ def scrub_file(
     in_place: bool = False,
     ruleset: Ruleset | None = None,
     options: Options | None = None,
+    workers: int = 1,
 ) -> Report:
     """Sanitize the HAR at src into dst, atomically: dst appears only when complete.
 
@@ -130,7 +132,7 @@ def scrub_file(
     a string such as ``"s3://bucket/key.har"`` is an object in a store (harscrub[cloud]).
     Without dst, a file src is written beside itself as ``NAME.sanitized.har`` (see
     default_output) and stdin goes to stdout. The input is never overwritten unless in_place is
-    set; on any error nothing is written.
+    set; on any error nothing is written. workers: see scrub_stream.
     """
     source = location(src)
     if in_place and (dst is not None or source is None):
@@ -152,16 +154,22 @@ def scrub_file(
                 output=str(target or "<stdout>"),
                 ruleset=ruleset,
                 options=options,
+                workers=workers,
             )
 
 
 def check_file(
-    src: Path | Url | str, *, ruleset: Ruleset | None = None, options: Options | None = None
+    src: Path | Url | str,
+    *,
+    ruleset: Ruleset | None = None,
+    options: Options | None = None,
+    workers: int = 1,
 ) -> Report:
     """What scrub_file would remove from the HAR at src (``"-"``: stdin); writes nothing."""
     source = location(src)
     with _open_input(source) as fin:
-        return check_stream(fin, name=str(source or "<stdin>"), ruleset=ruleset, options=options)
+        name = str(source or "<stdin>")
+        return check_stream(fin, name=name, ruleset=ruleset, options=options, workers=workers)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,14 @@ import orjson
 
 from harscrub import __version__, interrupts, remote
 from harscrub.api import check_file, location, scrub_file
-from harscrub.batch import PATTERNS, Place, name_matches, same_place, scrub_paths
+from harscrub.batch import (
+    PATTERNS,
+    Place,
+    default_workers,
+    name_matches,
+    same_place,
+    scrub_paths,
+)
 from harscrub.config import Config, find_config, load_config
 from harscrub.errors import HarscrubError, UploadInterrupted, UsageError
 from harscrub.options import Options
@@ -174,7 +181,8 @@ class _Scrub(click.Command):
     "-j",
     "--jobs",
     type=click.IntRange(min=1),
-    help="Worker processes for several files. Default: one per core.",
+    help="Worker processes: for several files, or the parts of one large HAR. "
+    "Default: one per core.",
 )
 @click.option(
     "--dask",
@@ -273,9 +281,18 @@ def scrub(
                 quiet=quiet,
             )
         elif check:
-            result = RunReport("check", (check_file(inputs[0], ruleset=ruleset, options=options),))
+            workers = jobs or default_workers()
+            one = check_file(inputs[0], ruleset=ruleset, options=options, workers=workers)
+            result = RunReport("check", (one,))
         else:
-            one = scrub_file(inputs[0], output, in_place=in_place, ruleset=ruleset, options=options)
+            one = scrub_file(
+                inputs[0],
+                output,
+                in_place=in_place,
+                ruleset=ruleset,
+                options=options,
+                workers=jobs or default_workers(),
+            )
             result = RunReport("scrub", (one,))
         _tell(result, _where(batch, output, in_place), quiet=quiet, listed=report_path != STDIO)
         if report_path is not None:

@@ -127,20 +127,22 @@ class Copies(Generic[T]):
 
     def whole(self, text: str) -> T | None:
         """What is known about text if it is, as a whole, a secret removed before."""
+        bare = text.rstrip("=")
         if self.probe is not None:
-            self.probe.add(text)
-        return self._secrets.get(text.rstrip("=")) if self._secrets else None
+            self.probe.add_whole(bare)
+        return self._secrets.get(bare) if self._secrets else None
 
     def find(self, text: str) -> list[tuple[int, int, T]]:
         """(start, end, about) of each copy in text; they may overlap."""
-        if self.probe is not None:
-            self.probe.add(text)
-        if not self._secrets or len(text) < MIN_LENGTH:
+        if len(text) < MIN_LENGTH:
             return []
-        found = self._tokens(text) if self._may_hold_token(text) else []
+        pieces = self.probe.add(text) if self.probe is not None else None
+        if not self._secrets:
+            return []
+        found = self._tokens(text) if self._may_hold_token(text, pieces) else []
         return found + _each(text, self._odd) if self._odd else found
 
-    def _may_hold_token(self, text: str) -> bool:
+    def _may_hold_token(self, text: str, pieces: list[bytes] | None = None) -> bool:
         """Whether a token of text, or a part of one between '/', is a secret.
 
         Nearly every text holds none. Splitting it in C and testing the set of its pieces
@@ -148,7 +150,7 @@ class Copies(Generic[T]):
         then runs only where there may be something to find.
         """
         if text.isascii():
-            return not self._ascii_pieces.isdisjoint(_pieces(text))
+            return not self._ascii_pieces.isdisjoint(_pieces(text) if pieces is None else pieces)
         # What _tokens looks up, in the same steps: each token, its parts between '/', and
         # each of those without its edges, all without their padding.
         tokens = _TOKEN.findall(text)
@@ -206,15 +208,23 @@ class Probe:
 
     def __init__(self) -> None:
         self._pieces: set[bytes] = set()
+        self._wholes: set[int] = set()  # hashes of whole texts (see Copies.whole), in C
         self.full = False
 
-    def add(self, text: str) -> None:
+    def add(self, text: str) -> list[bytes] | None:
+        """Keep the pieces of text; returns them, unless the probe is full."""
         if self.full or len(text) < MIN_LENGTH:
-            return  # no secret is shorter
-        self._pieces.update(
-            text.encode("utf-8", "surrogatepass").translate(_PIECES).split()
-        )
+            return None  # no secret is shorter
+        pieces = text.encode("utf-8", "surrogatepass").translate(_PIECES).split()
+        self._pieces.update(pieces)
         self.full = len(self._pieces) > _MAX_PROBE
+        return pieces
+
+    def add_whole(self, bare: str) -> None:
+        """Keep that a text without its padding was asked about as a whole."""
+        if len(bare) >= MIN_LENGTH and not self.full:
+            self._wholes.add(hash(bare))
+            self.full = len(self._wholes) > _MAX_PROBE
 
     def may_hold(self, forms: Forms) -> bool:
         """Whether any text asked about may hold one of forms (or be one)."""
@@ -222,7 +232,7 @@ class Probe:
             return bool(forms)
         for form in forms.tokens:
             pieces = _pieces(form)
-            if not pieces or max(pieces, key=len) in self._pieces:
+            if hash(form) in self._wholes or not pieces or max(pieces, key=len) in self._pieces:
                 return True
         for form in forms.odd:
             closed = _closed_pieces(form)

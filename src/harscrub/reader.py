@@ -461,7 +461,7 @@ class HarReader:
         if head.startswith(codecs.BOM_UTF8):
             self._pos = self._line_start = len(codecs.BOM_UTF8)
             return
-        encoding = _utf16_or_32(head)
+        encoding = utf16_or_32(head)
         if encoding is not None:
             # Rare enough that a transcoding reader is fine; everything after sees UTF-8.
             self._read = _transcoded(self._read, encoding, self._buf, self.name)
@@ -503,7 +503,7 @@ class HarReader:
         return self._error("not valid JSON: expected '{' at the start of a HAR")
 
 
-def _utf16_or_32(head: bytes) -> str | None:
+def utf16_or_32(head: bytes) -> str | None:
     """Encoding of a JSON text by its BOM or, without one, where its first character's zero
     bytes are (RFC 4627: the text starts with an ASCII character)."""
     if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):

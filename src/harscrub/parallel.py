@@ -1,0 +1,406 @@
+"""One large HAR read in parts by several processes at once, written byte for byte as one
+process writes it.
+
+harscrub's passes depend on order: the second removes copies of every secret the first found
+anywhere in the file, and of each secret found so far in a body, with the rule that saw it
+first. Split in parts, the file is still read in that order, in effect:
+
+1. Cuts: where an entry seems to start, near each 1/n of the file (see find_cuts). A guess,
+   proven by the reader of the part before, which must stop exactly there (reader.Cut); one
+   that does not has read on to the end of the file instead, and the parts after it are
+   dropped.
+2. First pass: each process learns from its part, keeping a journal of each secret that
+   taught it something. Journals replayed in the parts' order teach what one pass over the
+   whole file does: what is learnt there never depends on what is known.
+3. Second pass: this process takes the first part, a process forked from it (so knowing the
+   whole first pass) each other part. A part's output is right if the secrets the parts
+   before it found in bodies would have changed nothing in it. Each process keeps the pieces
+   of every text it looked for copies in (copies.Probe); none of those secrets has its pieces
+   there, or the part is done again here, knowing them. A part another process could not
+   finish is done again here too, which also raises its error as one process would.
+
+The output and the report are then exactly one process's (tests/test_parallel.py compares
+them). Only a file is split, of MIN_PART bytes a part or more, in UTF-8, and only by a process
+without threads (fork copies one thread only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import os
+import re
+import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, Pipe
+from typing import Any, BinaryIO
+
+from harscrub import interrupts, passes
+from harscrub.copies import Forms, Probe
+from harscrub.engine import Scrubber
+from harscrub.options import Options
+from harscrub.passes import Tally
+from harscrub.reader import Cut, HarReader, utf16_or_32
+from harscrub.rules import Ruleset
+from harscrub.writer import HarWriter
+
+MIN_PART = 8 << 20  # bytes; a smaller part costs about as much to start as it saves
+_HEAD = 1 << 20  # bytes read to find where the entries start and how they are laid out
+_WINDOW = 4 << 20  # bytes searched for an entry's start after each cut's first guess
+_FIRST_ENTRY = re.compile(rb'"entries"\s*:\s*\[\s*(\{)')
+_FIRST_KEY = re.compile(rb'\{\s*("(?:[^"\\]|\\.)*")\s*:')
+
+
+def run(
+    fin: BinaryIO,
+    fout: BinaryIO,
+    name: str,
+    ruleset: Ruleset,
+    options: Options,
+    workers: int,
+    *,
+    write: bool = True,
+) -> Tally | None:
+    """The Tally of sanitizing fin into fout in parts (without write, fout is a sink and the
+    processes write nothing); None, having read and written nothing, where fin is no HAR file
+    to split."""
+    cuts = _plan(fin, workers)
+    if not cuts:
+        return None
+    start = fin.tell()
+    parts = [
+        _Part(fin.fileno(), name, start, begin, end)
+        for begin, end in zip([0, *cuts], [*cuts, None], strict=True)
+    ]
+    with _Forks() as forks:
+        scrubber = Scrubber(ruleset, options)
+        parts = _first_pass(parts, scrubber, forks)
+        if parts is None:
+            return None  # a part is no HAR: one process says where, as it would have
+        return _second_pass(parts, scrubber, fout, name, ruleset, options, forks, write)
+
+
+def _plan(fin: BinaryIO, workers: int) -> list[int]:
+    """Where the parts after the first start, in the reader's offsets (from fin.tell())."""
+    if workers < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+        return []
+    try:
+        fd = fin.fileno()
+        start = fin.tell()
+        size = os.fstat(fd).st_size - start
+    except (AttributeError, OSError, ValueError):  # a BytesIO, a pipe: no file to share
+        return []
+    parts = min(workers, size // MIN_PART)
+    return find_cuts(lambda n, at: os.pread(fd, n, start + at), size, parts) if parts > 1 else []
+
+
+def find_cuts(pread: Callable[[int, int], bytes], size: int, parts: int) -> list[int]:
+    """Offsets near k/parts of size where an entry seems to start, in the layout the first
+    entry shows. Each is a guess; see the module's docstring for how it is proven."""
+    head = pread(_HEAD, 0)
+    if utf16_or_32(head[:4]) is not None:
+        return []  # read through a transcoder: its offsets are not the file's
+    first = _FIRST_ENTRY.search(head)
+    if first is None:
+        return []
+    brace = first.start(1)
+    entry_in = _entry_finder(head, brace)
+    if entry_in is None:
+        return []
+    cuts: list[int] = []
+    for k in range(1, parts):
+        at = max(size * k // parts, brace + 1, cuts[-1] + MIN_PART if cuts else 0)
+        found = entry_in(pread(_WINDOW, at))
+        if found is not None and size - (at + found) >= MIN_PART // 2:
+            cuts.append(at + found)
+    return cuts
+
+
+# Two objects side by side in an indented list: "}," and "{" on lines of their own, indented
+# alike. Entries are the least indented such pair after the log's pages.
+_SIBLINGS = re.compile(rb"\n([ \t]*)\}[ \t]*,[ \t]*\r?\n\1(\{)[ \t]*\r?\n")
+
+
+def _entry_finder(head: bytes, brace: int) -> Callable[[bytes], int | None] | None:
+    """A function giving where an entry starts in a piece of the file, by the layout of the
+    entry at brace: indented (a newline after its "{"), or on one line ('},' then the same
+    first key)."""
+    if re.match(rb"\{[ \t]*\r?\n", head[brace:]):
+        return _least_indented_sibling
+    key = _FIRST_KEY.match(head, brace)
+    if key is None:
+        return None
+    pattern = re.compile(rb"\}\s*,\s*(\{\s*" + re.escape(key.group(1)) + rb"\s*:)")
+
+    def on_one_line(piece: bytes) -> int | None:
+        found = pattern.search(piece)
+        return None if found is None else found.start(1)
+
+    return on_one_line
+
+
+def _least_indented_sibling(piece: bytes) -> int | None:
+    pairs = [(len(m.group(1)), m.start(2)) for m in _SIBLINGS.finditer(piece)]
+    return min(pairs)[1] if pairs else None
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Bytes begin to end (None: to the end of the file) of the HAR at fd, in the reader's
+    offsets, which are the file's from start on."""
+
+    fd: int
+    name: str
+    start: int
+    begin: int
+    end: int | None
+
+    def events(self, index: int = 0, line: int = 1) -> HarReader:
+        """The part's events, with its first entry numbered index, on that line (the file's
+        numbers once the parts before are read; till then, the part's own)."""
+        read = _pread_from(self.fd, self.start + self.begin)
+        if self.begin == 0:
+            return HarReader(read, self.name, stop_at=self.end)
+        return HarReader.resume(
+            read, self.name, offset=self.begin, index=index, line=line, stop_at=self.end
+        )
+
+
+def _pread_from(fd: int, offset: int) -> Callable[[int], bytes]:
+    """read(size) of fd from offset on, leaving the descriptor's own position (which the
+    processes share) alone."""
+    position = offset
+
+    def read(size: int) -> bytes:
+        nonlocal position
+        data = os.pread(fd, size, position)
+        position += len(data)
+        return data
+
+    return read
+
+
+@dataclass(frozen=True)
+class _Learnt:
+    """What the first pass over one part found: its journal, and where it ended."""
+
+    journal: list[Any]
+    cut: Cut | None  # None: it read on to the end of the file
+
+
+def _first_pass(parts: list[_Part], scrubber: Scrubber, forks: _Forks) -> list[_Placed] | None:
+    """Learn from every part at once; the parts with their place in the file (the ones a
+    cut that proved no entry's start left out dropped); None if a part is no HAR."""
+    learning = [forks.start(_learning(part, scrubber)) for part in parts[1:]]
+    scrubber.learnt.journal = []
+    first = _learn(parts[0], scrubber)
+    scrubber.learnt.journal = None
+    placed = [_Placed(parts[0], 0, 1)]
+    if first.cut is None:
+        return placed  # the first cut was no entry's start: this process read the whole file
+    index, line = first.cut.index, first.cut.line
+    for part, child in zip(parts[1:], learning, strict=True):
+        learnt = child.result()
+        if learnt is None:
+            return None
+        scrubber.learnt.replay(learnt.journal)
+        placed.append(_Placed(part, index, line))
+        if learnt.cut is None:
+            break  # it read on to the end: the cuts after were no entries' starts
+        index, line = index + learnt.cut.index, line + learnt.cut.line - 1
+    last = placed[-1]
+    placed[-1] = dataclasses.replace(last, part=dataclasses.replace(last.part, end=None))
+    return placed
+
+
+def _learning(part: _Part, scrubber: Scrubber) -> Callable[[], _Learnt]:
+    def learn() -> _Learnt:
+        scrubber.learnt.journal = []
+        return _learn(part, scrubber)
+
+    return learn
+
+
+def _learn(part: _Part, scrubber: Scrubber) -> _Learnt:
+    cut = passes.learn(part.events(), scrubber)
+    return _Learnt(scrubber.learnt.journal or [], cut)
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A part, with the number and line of its first entry in the whole file."""
+
+    part: _Part
+    index: int
+    line: int
+
+    def events(self) -> HarReader:
+        return self.part.events(self.index, self.line)
+
+
+@dataclass(frozen=True)
+class _Sanitized:
+    """What the second pass over a part other than the first did."""
+
+    tally: Tally
+    journal: list[Any]  # the secrets it learnt, to go on from where it ended
+
+
+def _second_pass(
+    parts: list[_Placed],
+    scrubber: Scrubber,
+    fout: BinaryIO,
+    name: str,
+    ruleset: Ruleset,
+    options: Options,
+    forks: _Forks,
+    write: bool,
+) -> Tally:
+    stamp = passes.stamp(ruleset, options)
+    copies = scrubber.learnt
+    known = copies.size()
+    children = []
+    for placed in parts[1:]:
+        out = tempfile.TemporaryFile() if write else None  # noqa: SIM115  # closed below
+        work = _sanitizing(placed, scrubber, out, name, ruleset, options, stamp)
+        check = functools.partial(_still_right, scrubber, known)
+        children.append((forks.start(work, check=check), out))
+    tally = Tally(ruleset, options)
+    writer = HarWriter(fout if write else _Sink(), indent=options.indent)
+    passes.sanitize(parts[0].events(), scrubber, writer, stamp, tally, name)
+    for placed, (child, out) in zip(parts[1:], children, strict=True):
+        with out or contextlib.nullcontext():
+            done = child.result(copies.since(known))
+            if done is None:  # the secrets before it were in it, or it failed: again, here
+                sink = fout if write else _Sink()
+                writer = HarWriter(sink, indent=options.indent, after_entry=True)
+                passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
+                continue
+            if out is not None:
+                out.seek(0)
+                shutil.copyfileobj(out, fout, 1 << 20)
+            tally.extend(done.tally)
+            copies.replay(done.journal)
+    return tally
+
+
+def _sanitizing(
+    placed: _Placed,
+    scrubber: Scrubber,
+    out: BinaryIO | None,
+    name: str,
+    ruleset: Ruleset,
+    options: Options,
+    stamp: dict[str, Any],
+) -> Callable[[], _Sanitized]:
+    def sanitize() -> _Sanitized:
+        copies = scrubber.learnt
+        copies.journal, copies.probe = [], Probe()
+        tally = Tally(ruleset, options)
+        writer = HarWriter(out or _Sink(), indent=options.indent, after_entry=True)
+        passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
+        if out is not None:
+            out.flush()
+        return _Sanitized(tally, copies.journal)
+
+    return sanitize
+
+
+def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms) -> bool:
+    """Whether a part sanitized knowing less than before would come out the same."""
+    copies = scrubber.learnt
+    return not (
+        copies.since(known) & before
+        or copies.near_capacity(before)
+        or (copies.probe is not None and copies.probe.may_hold(before))
+    )
+
+
+class _Sink:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class _Child:
+    """A forked process working on one part: result() is what it sent, or None."""
+
+    def __init__(self, pid: int, conn: Connection) -> None:
+        self.pid = pid
+        self._conn = conn
+
+    def result(self, before: Forms | None = None) -> Any:
+        """What the work returned; None if it failed. Given before (the forms learnt by the
+        parts before), None also if its check says those could have changed it."""
+        try:
+            kind, value = self._conn.recv()
+            if kind != "done":
+                return None
+            if before is not None:
+                self._conn.send(before)
+                if not self._conn.recv():
+                    return None
+        except (EOFError, OSError):  # it died
+            return None
+        return value
+
+
+class _Forks:
+    """The forked processes of one run: each killed and waited for when the run ends, however
+    it ends."""
+
+    def __init__(self) -> None:
+        self._pids: list[int] = []
+
+    def __enter__(self) -> _Forks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pid in self._pids:
+            with contextlib.suppress(OSError):  # gone already
+                os.kill(pid, signal.SIGKILL)
+        for pid in self._pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+    def start(
+        self, work: Callable[[], Any], *, check: Callable[[Forms], bool] | None = None
+    ) -> _Child:
+        """Run work in a forked process; then, with check, answer whether its result holds
+        given the forms the parent sends (see _still_right)."""
+        ours, theirs = Pipe()
+        held = interrupts.hold()  # an interrupt must not unwind the child through our frames
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _child_main(work, theirs, held, check)  # never returns
+        finally:
+            interrupts.release(held)
+        self._pids.append(pid)
+        theirs.close()
+        return _Child(pid, ours)
+
+
+def _child_main(
+    work: Callable[[], Any],
+    conn: Connection,
+    held: set[signal.Signals] | None,
+    check: Callable[[Forms], bool] | None,
+) -> None:
+    status = 1
+    try:
+        interrupts.release(held)
+        value = work()
+        conn.send(("done", value))
+        if check is not None:
+            conn.send(check(conn.recv()))
+        status = 0
+    except BaseException:  # noqa: BLE001  # the parent does this part again and says why
+        with contextlib.suppress(BaseException):
+            conn.send(("failed", None))
+    finally:
+        os._exit(status)
