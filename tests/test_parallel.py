@@ -172,6 +172,26 @@ def test_a_secret_taught_before_a_part_it_is_not_in_leaves_that_part_alone(
     assert again == [0]
 
 
+def test_a_value_the_first_pass_saw_is_looked_at_again_in_a_later_part(
+    tmp_path: Path, runs: list[str]
+) -> None:
+    """A value met in the first pass, then in every part (a header sent with each request),
+    holding a copy of what a body teaches only in the second: the other parts must not take
+    what this process found for it before the fork, when that secret was not known."""
+    note = header("X-Note", f"see {BODY_TOKEN} below")
+    data = orjson.loads(_entries_with_a_body_token("text"))
+    data["log"]["entries"][-1]["response"]["content"]["text"] = "no copy here"
+    for e in data["log"]["entries"]:
+        e["request"]["headers"].append(note)
+    path = tmp_path / "in.har"
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    one, parts = scrubbed(path, 1), scrubbed(path, 2)
+    assert runs == ["parts"]
+    assert_same(one, parts)
+    assert isinstance(parts, tuple)
+    assert BODY_TOKEN.encode() not in parts[0]
+
+
 def _count_parts_done_again(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many parts each run did again in this process, appended when it ends."""
     counts: list[int] = []

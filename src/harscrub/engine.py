@@ -14,7 +14,7 @@ from typing import Any
 import regex
 
 from harscrub import bodies, places
-from harscrub.copies import Copies, Learnt
+from harscrub.copies import Copies, Learnt, Probe
 from harscrub.options import Options
 from harscrub.redact import (
     is_placeholder,
@@ -35,6 +35,7 @@ _NAME_CACHE_SIZE = 4096
 # in every item) are looked at once while the run's secrets stay the same.
 _MEMO_SIZE = 8192
 _MEMO_LENGTH = 1024
+_NAME_LENGTH = 64  # copies() keeps what it found in texts this long at most
 # A value that is one token with nothing to cut from its ends (see copies): a copy in it can
 # only be all of it.
 _ONE_WORD = regex.compile(r"[\w+%]{0,4096}=*")
@@ -70,6 +71,7 @@ class Scrubber:
         self._learning = True  # off while a trial only asks whether anything is there
         self._copies: Copies[_Removed] = Copies()  # never written out
         self._memo: dict[tuple[str, str | None, str], tuple[int, tuple[Span, ...]]] = {}
+        self._names_memo: dict[str, tuple[int, tuple[Span, ...]]] = {}  # see copies()
         self._sightings = 0  # secrets seen by a rule, learnt or not (in a trial)
         self._first_pass = False
 
@@ -103,7 +105,18 @@ class Scrubber:
         copies: Copies[_Removed] = Copies()
         copies.replay(journal)
         self._copies = copies
-        self._memo.clear()  # its generations count another Copies' learning
+        self._forget_values()  # their generations count another Copies' learning
+
+    def probe(self) -> Probe:
+        """From now on, keep the pieces of every text looked at for copies, and a journal of
+        what is learnt (see Copies)."""
+        self._copies.probe, self._copies.journal = Probe(), []
+        self._forget_values()  # a value looked at before was not seen by the probe
+        return self._copies.probe
+
+    def _forget_values(self) -> None:
+        self._memo.clear()
+        self._names_memo.clear()
 
     # The Scan contract.
 
@@ -196,7 +209,17 @@ class Scrubber:
 
     def copies(self, text: str) -> list[Span]:
         """Spans of secrets removed elsewhere in this run, found again in text."""
-        return merged(self._copy_spans(text))
+        if len(text) > _NAME_LENGTH:
+            return merged(self._copy_spans(text))
+        # Names and keys: the same few hundred in every entry ("accept-language", "_initiator").
+        known = self._names_memo.get(text)
+        if known is not None and known[0] == self._copies.generation:
+            return list(known[1])
+        spans = merged(self._copy_spans(text))
+        if len(self._names_memo) >= _MEMO_SIZE:
+            self._names_memo.clear()
+        self._names_memo[text] = (self._copies.generation, tuple(spans))
+        return spans
 
     def _copy_spans(self, text: str) -> list[Span]:
         """Every copy in text, longest first and overlapping: where two overlap (a secret inside

@@ -41,7 +41,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any, BinaryIO
 
 from harscrub import interrupts, passes
-from harscrub.copies import Forms, Probe
+from harscrub.copies import Forms
 from harscrub.engine import Scrubber
 from harscrub.options import Options
 from harscrub.passes import Tally
@@ -299,14 +299,13 @@ def _sanitizing(
     stamp: dict[str, Any],
 ) -> Callable[[], _Sanitized]:
     def sanitize() -> _Sanitized:
-        copies = scrubber.learnt
-        copies.journal, copies.probe = [], Probe()
+        scrubber.probe()
         tally = Tally(ruleset, options)
         writer = HarWriter(out or _Sink(), indent=options.indent, after_entry=True)
         passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
         if out is not None:
             out.flush()
-        return _Sanitized(tally, copies.journal)
+        return _Sanitized(tally, scrubber.learnt.journal or [])
 
     return sanitize
 
