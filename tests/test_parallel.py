@@ -357,30 +357,41 @@ def test_no_cut_without_entries_or_in_utf16() -> None:
         assert parallel.find_cuts(lambda n, at, d=data: d[at : at + n], len(data), 4) == []
 
 
-def test_interrupted_in_parts_leaves_nothing_behind(tmp_path: Path) -> None:
-    """Ctrl-C while the parts are read: exit 130, no output, no temp file, no process left."""
+@pytest.fixture
+def big_har(tmp_path: Path) -> Path:
+    """A HAR read in two parts at the default MIN_PART (40 MB)."""
     src = tmp_path / "big.har"
     one = entry("https://a.test/x", request_headers=[header("Cookie", f"sid={CANARY}")])
     one["response"]["content"] = {"size": 9000, "mimeType": "text/plain", "text": "word " * 1800}
-    src.write_bytes(har_bytes(*[one] * 4000))  # 40 MB: in two parts at the default MIN_PART
+    src.write_bytes(har_bytes(*[one] * 4000))
     assert src.stat().st_size > 3 * DEFAULT_MIN_PART
-    args = [sys.executable, "-m", "harscrub", str(src), "-o", str(tmp_path / "out.har"), "-j2"]
+    return src
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_stopped_in_parts_leaves_nothing_behind(big_har: Path, signum: int) -> None:
+    """Ctrl-C while the parts are read: exit 130, no output, no temp file, no process left.
+    Killed outright, the other processes stop too (the temp file is then left, as ever)."""
+    out = big_har.with_name("out.har")
+    args = [sys.executable, "-m", "harscrub", str(big_har), "-o", str(out), "-j2"]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         children = _wait_for_children(proc.pid)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 130
-    assert stderr == b"harscrub: interrupted; nothing was written\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.har"]
     deadline = time.monotonic() + 10
     while any(Path(f"/proc/{pid}").exists() for pid in children):
         assert time.monotonic() < deadline, "a process reading a part was left running"
         time.sleep(0.05)
+    assert not out.exists()
+    if signum == signal.SIGINT:
+        assert proc.returncode == 130
+        assert stderr == b"harscrub: interrupted; nothing was written\n"
+        assert sorted(p.name for p in big_har.parent.iterdir()) == ["big.har"]
 
 
 def _wait_for_children(pid: int) -> list[int]:

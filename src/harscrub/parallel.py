@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -373,10 +374,11 @@ class _Forks:
         given the forms the parent sends (see _still_right)."""
         ours, theirs = Pipe()
         held = interrupts.hold()  # an interrupt must not unwind the child through our frames
+        parent = os.getpid()
         try:
             pid = os.fork()
             if pid == 0:
-                _child_main(work, theirs, held, check)  # never returns
+                _child_main(work, theirs, held, check, parent)  # never returns
         finally:
             interrupts.release(held)
         self._pids.append(pid)
@@ -389,9 +391,11 @@ def _child_main(
     conn: Connection,
     held: set[signal.Signals] | None,
     check: Callable[[Forms], bool] | None,
+    parent: int,
 ) -> None:
     status = 1
     try:
+        _die_with(parent)
         interrupts.release(held)
         value = work()
         conn.send(("done", value))
@@ -403,3 +407,19 @@ def _child_main(
             conn.send(("failed", None))
     finally:
         os._exit(status)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """On Linux, have the kernel kill this process when its parent dies, even by SIGKILL,
+    which leaves no chance to stop it: else it would read on for nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes  # only here, in a forked process
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before that
+        os._exit(1)
