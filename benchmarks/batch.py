@@ -50,8 +50,8 @@ def main() -> None:
             for _ in range(args.repeat):
                 shutil.rmtree(out, ignore_errors=True)
                 runs.append(measure(argv, ok=(0, 1)))
-            seconds = statistics.median(s for s, _ in runs)
-            rss = max(r for _, r in runs)  # the main process; each worker is about the same
+            seconds = statistics.median(s for s, _, _ in runs)
+            rss = max(r for _, r, _ in runs)  # the largest process; each worker is about the same
             name = f"{mode} -j {jobs}"
             print(
                 f"{name:<28} {seconds:8.2f} {args.files / seconds:8.0f} {mb / seconds:6.1f}"
