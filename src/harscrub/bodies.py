@@ -192,27 +192,41 @@ def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
     keys: dict[str, None] = {}
     numbered: set[str] = set()  # names that numbers sit under
     strings = 0
+    # Scalars are taken as they come and only containers go on the stack: most nodes are
+    # scalars, and this loop is most of what a JSON body that holds nothing costs.
     stack: list[tuple[object, str]] = [(doc, "") for doc in reversed(documents)]
     while stack:
         node, name = stack.pop()
+        nested: list[tuple[object, str]] = []
         if isinstance(node, dict):
             label = ""  # what the object's "name" key holds: its "value" sits under that
-            items = []
             for key, value in node.items():
                 strings += 1
                 if len(key) >= MIN_TOKEN:
                     keys[key] = None
-                items.append((value, _sits_under(key, label)))
-                if key == "name" and isinstance(value, str):
-                    label = value
-            stack.extend(reversed(items))
+                under = _sits_under(key, label)
+                if isinstance(value, str):
+                    strings += 1
+                    values[under, value] = None
+                    if key == "name":
+                        label = value
+                elif isinstance(value, dict | list):
+                    nested.append((value, under))
+                elif isinstance(value, int | float) and not isinstance(value, bool) and under:
+                    numbered.add(under)
         elif isinstance(node, list):
-            stack.extend((item, name) for item in reversed(node))
-        elif isinstance(node, str):
+            for item in node:
+                if isinstance(item, str):
+                    strings += 1
+                    values[name, item] = None
+                elif isinstance(item, dict | list):
+                    nested.append((item, name))
+                elif isinstance(item, int | float) and not isinstance(item, bool) and name:
+                    numbered.add(name)
+        elif isinstance(node, str):  # a document that is one string
             strings += 1
             values[name, node] = None
-        elif isinstance(node, int | float) and not isinstance(node, bool) and name:
-            numbered.add(name)
+        stack.extend(reversed(nested))
     if strings != len(_JSON_STRING.findall(text)):
         return False  # a key given twice, which parsing kept only once
     with scan.trial():  # a secret found here is found again, in order, by the token walk
@@ -223,10 +237,11 @@ def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
         # A plain value (see text_spans) under a name no rule takes can hold only token shapes
         # and copies: all such values are looked at together, and one by one only if that
         # finds something.
+        named = {name for name in {name for name, _ in values} if scan.names_secret("json", name)}
         plain = {
             (name, value): None
             for name, value in values
-            if not _STRUCTURE.search(value) and not scan.names_secret("json", name)
+            if name not in named and not _STRUCTURE.search(value)
         }
         if plain and scan.hold_nothing([value for _, value in plain], "json"):
             values = {pair: None for pair in values if pair not in plain}
