@@ -18,7 +18,7 @@ from harscrub.engine import Scrubber
 from harscrub.errors import InputError, OutputError, UsageError
 from harscrub.options import Options
 from harscrub.output import STDIO, atomic_output
-from harscrub.passes import Tally, stamp
+from harscrub.passes import Discard, Tally, stamp
 from harscrub.reader import HarReader
 from harscrub.remote import Url, downloaded, place, writable
 from harscrub.report import Report
@@ -65,7 +65,7 @@ def check_stream(
     document is encoded and thrown away, so a file that could not be written fails here too.
     """
     return _run(
-        fin, _Discard(), name=name, output=None, ruleset=ruleset, options=options, workers=workers
+        fin, Discard(), name=name, output=None, ruleset=ruleset, options=options, workers=workers
     )
 
 
@@ -86,8 +86,7 @@ def _run(
         if workers > 1:
             from harscrub import parallel  # forks: only for a large file in a file
 
-            write = not isinstance(fout, _Discard)
-            tally = parallel.run(fin, fout, name, ruleset, options, workers, write=write)
+            tally = parallel.run(fin, fout, name, ruleset, options, workers)
         if tally is None:
             tally = _one_process(fin, fout, name, ruleset, options)
     return Report(name, output, tally.entries, tuple(tally.redactions), tally.counts)
@@ -105,16 +104,6 @@ def _one_process(
     events = HarReader(fin.read, name)
     passes.sanitize(events, scrubber, writer, stamp(ruleset, options), tally, name)
     return tally
-
-
-class _Discard:
-    """A binary sink that keeps nothing: check_stream's output."""
-
-    def write(self, data: bytes) -> int:
-        return len(data)
-
-    def flush(self) -> None:
-        pass
 
 
 def scrub_file(

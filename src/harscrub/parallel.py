@@ -45,7 +45,7 @@ from harscrub import interrupts, passes
 from harscrub.copies import Forms
 from harscrub.engine import Scrubber
 from harscrub.options import Options
-from harscrub.passes import Tally
+from harscrub.passes import Discard, Tally
 from harscrub.reader import Cut, HarReader, utf16_or_32
 from harscrub.rules import Ruleset
 from harscrub.writer import HarWriter
@@ -64,12 +64,10 @@ def run(
     ruleset: Ruleset,
     options: Options,
     workers: int,
-    *,
-    write: bool = True,
 ) -> Tally | None:
-    """The Tally of sanitizing fin into fout in parts (without write, fout is a sink and the
-    processes write nothing); None, having read and written nothing, where fin is no HAR file
-    to split."""
+    """The Tally of sanitizing fin into fout in parts (a passes.Discard: the parts are
+    written nowhere); None, having read and written nothing, where fin is no HAR file to
+    split."""
     cuts = _plan(fin, workers)
     if not cuts:
         return None
@@ -83,7 +81,7 @@ def run(
         parts = _first_pass(parts, scrubber, forks)
         if parts is None:
             return None  # a part is no HAR: one process says where, as it would have
-        return _second_pass(parts, scrubber, fout, name, ruleset, options, forks, write)
+        return _second_pass(parts, scrubber, fout, name, ruleset, options, forks)
 
 
 def _plan(fin: BinaryIO, workers: int) -> list[int]:
@@ -260,26 +258,25 @@ def _second_pass(
     ruleset: Ruleset,
     options: Options,
     forks: _Forks,
-    write: bool,
 ) -> Tally:
     stamp = passes.stamp(ruleset, options)
     copies = scrubber.learnt
     known = copies.size()
     children = []
+    write = not isinstance(fout, Discard)
     for placed in parts[1:]:
         out = tempfile.TemporaryFile() if write else None  # noqa: SIM115  # closed below
         work = _sanitizing(placed, scrubber, out, name, ruleset, options, stamp)
         check = functools.partial(_still_right, scrubber, known)
         children.append((forks.start(work, check=check), out))
     tally = Tally(ruleset, options)
-    writer = HarWriter(fout if write else _Sink(), indent=options.indent)
+    writer = HarWriter(fout, indent=options.indent)
     passes.sanitize(parts[0].events(), scrubber, writer, stamp, tally, name)
     for placed, (child, out) in zip(parts[1:], children, strict=True):
         with out or contextlib.nullcontext():
             done = child.result(copies.since(known))
             if done is None:  # the secrets before it were in it, or it failed: again, here
-                sink = fout if write else _Sink()
-                writer = HarWriter(sink, indent=options.indent, after_entry=True)
+                writer = HarWriter(fout, indent=options.indent, after_entry=True)
                 passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
                 continue
             if out is not None:
@@ -302,7 +299,7 @@ def _sanitizing(
     def sanitize() -> _Sanitized:
         scrubber.probe()
         tally = Tally(ruleset, options)
-        writer = HarWriter(out or _Sink(), indent=options.indent, after_entry=True)
+        writer = HarWriter(out or Discard(), indent=options.indent, after_entry=True)
         passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
         if out is not None:
             out.flush()
@@ -319,11 +316,6 @@ def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms) -> b
         or copies.near_capacity(before)
         or (copies.probe is not None and copies.probe.may_hold(before))
     )
-
-
-class _Sink:
-    def write(self, data: bytes) -> int:
-        return len(data)
 
 
 class _Child:

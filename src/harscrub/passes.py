@@ -88,6 +88,16 @@ def sanitize(
     return None
 
 
+class Discard:
+    """A binary sink that keeps nothing: the output of --check, which runs both passes."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
 def stamp(ruleset: Ruleset, options: Options) -> dict[str, Any]:
     """What a support system needs to tell a cleaned HAR from a raw one, and a default run
     from a weakened one. No key and no time stamp: a second run gives the same bytes; a user's
