@@ -26,7 +26,7 @@ import orjson
 import pytest
 from hypothesis import given
 
-from harscrub import parallel, passes
+from harscrub import copies, parallel, passes
 from harscrub.api import check_stream, scrub_stream
 from harscrub.errors import HarscrubError
 from harscrub.options import Options
@@ -190,6 +190,26 @@ def test_a_value_the_first_pass_saw_is_looked_at_again_in_a_later_part(
     assert_same(one, parts)
     assert isinstance(parts, tuple)
     assert BODY_TOKEN.encode() not in parts[0]
+
+
+def test_secrets_past_the_cap_come_out_as_in_one_process(
+    tmp_path: Path, runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the cap on remembered secrets, what comes first wins: the parts must agree with
+    one process on which those are, and a part that learnt nothing new is still kept."""
+    monkeypatch.setattr(copies, "_MAX_SECRETS", 25)
+    path = tmp_path / "in.har"
+    path.write_bytes(_many_entries())  # a session cookie of its own in each of 60 entries
+    again = _count_parts_done_again(monkeypatch)
+    assert_same(scrubbed(path, 1), scrubbed(path, 4))
+    assert runs == ["parts"]
+    assert again == [0]
+    # A body's secret past the cap is not learnt, in one process or in parts.
+    doc = orjson.loads(_entries_with_a_body_token("text"))
+    for i, e in enumerate(doc["log"]["entries"]):
+        e["request"]["headers"].append(header("Cookie", f"sid={CANARY}{i}"))
+    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    assert_same(scrubbed(path, 1), scrubbed(path, 4))
 
 
 def _count_parts_done_again(monkeypatch: pytest.MonkeyPatch) -> list[int]:

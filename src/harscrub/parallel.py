@@ -309,11 +309,14 @@ def _sanitizing(
 
 
 def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms) -> bool:
-    """Whether a part sanitized knowing less than before would come out the same."""
+    """Whether the part sanitized without knowing the forms before (what the second pass
+    learnt in the parts before it) comes out as it would knowing them."""
+    if not before:
+        return True  # it knew all one process knows there, at the cap or not
     copies = scrubber.learnt
     return not (
-        copies.since(known) & before
-        or copies.near_capacity(before)
+        copies.since(known) & before  # a secret it saw first would have been seen before
+        or copies.near_capacity(before)  # where the first to come wins
         or (copies.probe is not None and copies.probe.may_hold(before))
     )
 
