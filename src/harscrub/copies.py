@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import regex
@@ -48,7 +48,7 @@ _MAX_ODD = 10_000  # each is looked for in every text: a loop of str.find
 _MAX_PROBE = 1_000_000  # distinct pieces a Probe keeps: some 60 MB
 
 
-Learnt = tuple[str, T, bool]
+Lesson = tuple[str, T, bool]
 """A remember() call that taught something: (secret, about, surely_secret)."""
 
 
@@ -62,10 +62,10 @@ class Copies(Generic[T]):
         # For a part of a split file (see harscrub.parallel): each call that taught something,
         # to teach another process the same in the same order, and what every text asked
         # about holds (see Probe).
-        self.journal: list[Learnt[T]] | None = None
+        self.journal: list[Lesson[T]] | None = None
         self.probe: Probe | None = None
 
-    def replay(self, journal: list[Learnt[T]]) -> None:
+    def replay(self, journal: list[Lesson[T]]) -> None:
         """Learn what another Copies learnt, call by call: in journal order, what two
         processes learnt from two parts of a file is what one learns reading both."""
         for secret, about, surely_secret in journal:
@@ -75,14 +75,14 @@ class Copies(Generic[T]):
         """How many forms are known; since() gives those learnt after."""
         return len(self._secrets), len(self._odd)
 
-    def since(self, size: tuple[int, int]) -> Forms:
-        """The forms learnt since size() was that."""
+    def since(self, size: tuple[int, int]) -> Forms[T]:
+        """The forms learnt since size() was that, each with what was kept about it."""
         return Forms(
-            frozenset(itertools.islice(self._secrets, size[0], None)),
-            frozenset(itertools.islice(self._odd, size[1], None)),
+            dict(itertools.islice(self._secrets.items(), size[0], None)),
+            dict(itertools.islice(self._odd.items(), size[1], None)),
         )
 
-    def near_capacity(self, more: Forms) -> bool:
+    def near_capacity(self, more: Forms[T]) -> bool:
         """Whether this many more forms could reach a cap, where what is learnt first wins."""
         return (
             len(self._secrets) + len(more.tokens) >= _MAX_SECRETS
@@ -113,6 +113,8 @@ class Copies(Generic[T]):
                 self._secrets[bare] = about
                 if pieces := _pieces(bare):
                     self._ascii_pieces.add(max(pieces, key=len))
+                if self.probe is not None:
+                    self.probe.learnt(bare, odd=False)
                 learnt = True
         # Odd: not one token, or a token of edges alone ("--------") that has no piece.
         odd = not _TOKEN.fullmatch(secret) or (secret.isascii() and not _pieces(secret))
@@ -120,6 +122,8 @@ class Copies(Generic[T]):
         for form in (secret, bare_secret) if odd else ():
             if len(form) >= MIN_LENGTH and form not in self._odd and len(self._odd) < _MAX_ODD:
                 self._odd[form] = about
+                if self.probe is not None:
+                    self.probe.learnt(form, odd=True)
                 learnt = True
         self.generation += learnt
         if learnt and self.journal is not None:
@@ -182,17 +186,30 @@ class Copies(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class Forms:
-    """Forms of secrets as Copies keeps them: tokens, and odd ones looked for as they are."""
+class Forms(Generic[T]):
+    """Forms of secrets as Copies keeps them (tokens, and odd ones looked for as they are),
+    each with what was kept about its first sighting."""
 
-    tokens: frozenset[str] = frozenset()
-    odd: frozenset[str] = frozenset()
+    tokens: dict[str, T] = field(default_factory=dict)
+    odd: dict[str, T] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.tokens or self.odd)
 
-    def __and__(self, other: Forms) -> Forms:
-        return Forms(self.tokens & other.tokens, self.odd & other.odd)
+    def apart_from(self, other: Forms[T]) -> Forms[T]:
+        """These forms but those other holds."""
+        return Forms(
+            {f: a for f, a in self.tokens.items() if f not in other.tokens},
+            {f: a for f, a in self.odd.items() if f not in other.odd},
+        )
+
+    def disagree(self, other: Forms[T], early: set[str]) -> bool:
+        """Whether a form both hold was first seen otherwise by each, or is in early."""
+        return any(
+            form in theirs and (about != theirs[form] or form in early)
+            for ours, theirs in ((self.tokens, other.tokens), (self.odd, other.odd))
+            for form, about in ours.items()
+        )
 
 
 class Probe:
@@ -204,12 +221,18 @@ class Probe:
     each of its pieces that it closes on both sides. A secret without such a piece, or not
     ASCII, could be anywhere. Past _MAX_PROBE pieces the probe stops keeping them (memory)
     and answers that anything could be anywhere.
+
+    Every answer of a Copies that depends on what it knows goes through find() or whole(),
+    which feed the probe; a cache of such answers must be emptied when a probe starts.
     """
 
     def __init__(self) -> None:
         self._pieces: set[bytes] = set()
         self._wholes: set[int] = set()  # hashes of whole texts (see Copies.whole), in C
         self.full = False
+        # Forms the Copies learnt after a text that may hold one was asked about: one that
+        # knew it from the start may have answered otherwise for that text.
+        self.early: set[str] = set()
 
     def add(self, text: str) -> list[bytes] | None:
         """Keep the pieces of text; returns them, unless the probe is full."""
@@ -226,19 +249,25 @@ class Probe:
             self._wholes.add(hash(bare))
             self.full = len(self._wholes) > _MAX_PROBE
 
-    def may_hold(self, forms: Forms) -> bool:
+    def learnt(self, form: str, *, odd: bool) -> None:
+        """Keep whether a text asked about so far may hold the form just learnt."""
+        if self._may_hold(form, odd=odd):
+            self.early.add(form)
+
+    def may_hold(self, forms: Forms[Any]) -> bool:
         """Whether any text asked about may hold one of forms (or be one)."""
+        return any(self._may_hold(form, odd=False) for form in forms.tokens) or any(
+            self._may_hold(form, odd=True) for form in forms.odd
+        )
+
+    def _may_hold(self, form: str, *, odd: bool) -> bool:
         if self.full:
-            return bool(forms)
-        for form in forms.tokens:
-            pieces = _pieces(form)
-            if hash(form) in self._wholes or not pieces or max(pieces, key=len) in self._pieces:
-                return True
-        for form in forms.odd:
+            return True
+        if odd:
             closed = _closed_pieces(form)
-            if not closed or self._pieces.issuperset(closed):
-                return True
-        return False
+            return not closed or self._pieces.issuperset(closed)
+        pieces = _pieces(form)
+        return hash(form) in self._wholes or not pieces or max(pieces, key=len) in self._pieces
 
 
 def _closed_pieces(form: str) -> list[bytes]:

@@ -14,7 +14,7 @@ from typing import Any
 import regex
 
 from harscrub import bodies, places
-from harscrub.copies import Copies, Learnt, Probe
+from harscrub.copies import Copies, Lesson, Probe
 from harscrub.options import Options
 from harscrub.redact import (
     is_placeholder,
@@ -96,27 +96,21 @@ class Scrubber:
     # The parts of a split file (see harscrub.parallel).
 
     @property
-    def learnt(self) -> Copies[_Removed]:
+    def known(self) -> Copies[_Removed]:
         """The secrets learnt so far, whose copies are removed from what comes after."""
         return self._copies
 
-    def relearn(self, journal: list[Learnt[_Removed]]) -> None:
-        """Forget every secret learnt and learn those journal recorded, in its order."""
-        copies: Copies[_Removed] = Copies()
-        copies.replay(journal)
-        self._copies = copies
-        self._forget_values()  # their generations count another Copies' learning
+    def keep_journal(self) -> list[Lesson[_Removed]]:
+        """From now on, note each secret that teaches something, in the list returned."""
+        self._copies.journal = []
+        return self._copies.journal
 
     def probe(self) -> Probe:
-        """From now on, keep the pieces of every text looked at for copies, and a journal of
-        what is learnt (see Copies)."""
-        self._copies.probe, self._copies.journal = Probe(), []
-        self._forget_values()  # a value looked at before was not seen by the probe
-        return self._copies.probe
-
-    def _forget_values(self) -> None:
-        self._memo.clear()
+        """From now on, keep the pieces of every text looked at for copies (see Probe)."""
+        self._copies.probe = Probe()
+        self._memo.clear()  # a value looked at before was not seen by the probe
         self._names_memo.clear()
+        return self._copies.probe
 
     # The Scan contract.
 

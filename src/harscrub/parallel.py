@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import io
 import os
 import re
 import shutil
@@ -42,7 +43,7 @@ from multiprocessing.connection import Connection, Pipe
 from typing import Any, BinaryIO
 
 from harscrub import interrupts, passes
-from harscrub.copies import Forms
+from harscrub.copies import Forms, Lesson
 from harscrub.engine import Scrubber
 from harscrub.options import Options
 from harscrub.passes import Discard, Tally
@@ -88,11 +89,15 @@ def _plan(fin: BinaryIO, workers: int) -> list[int]:
     """Where the parts after the first start, in the reader's offsets (from fin.tell())."""
     if workers < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
         return []
+    # A file's own bytes only: a gzip.GzipFile's fileno() is the compressed file's.
+    raw = getattr(fin, "raw", fin)
+    if not isinstance(raw, io.FileIO):
+        return []
     try:
         fd = fin.fileno()
         start = fin.tell()
         size = os.fstat(fd).st_size - start
-    except (AttributeError, OSError, ValueError):  # a BytesIO, a pipe: no file to share
+    except (OSError, ValueError):  # a pipe: no file to share
         return []
     parts = min(workers, size // MIN_PART)
     return find_cuts(lambda n, at: os.pread(fd, n, start + at), size, parts) if parts > 1 else []
@@ -185,49 +190,44 @@ def _pread_from(fd: int, offset: int) -> Callable[[int], bytes]:
 
 
 @dataclass(frozen=True)
-class _Learnt:
+class _FirstPass:
     """What the first pass over one part found: its journal, and where it ended."""
 
-    journal: list[Any]
+    journal: list[Lesson[Any]]
     cut: Cut | None  # None: it read on to the end of the file
 
 
 def _first_pass(parts: list[_Part], scrubber: Scrubber, forks: _Forks) -> list[_Placed] | None:
-    """Learn from every part at once; the parts with their place in the file (the ones a
-    cut that proved no entry's start left out dropped); None if a part is no HAR."""
-    learning = [forks.start(_learning(part, scrubber)) for part in parts[1:]]
-    scrubber.learnt.journal = []
-    first = _learn(parts[0], scrubber)
-    scrubber.learnt.journal = None
+    """Learn from every part at once; the parts with their place in the file (those after a
+    cut that proved no entry's start dropped). None where one process must read the file: a
+    part is no HAR, or another process failed."""
+    children = [forks.start(_learning(part, scrubber)) for part in parts[1:]]
+    cut = passes.learn(parts[0].events(), scrubber)
+    if cut is None:  # the first cut was no entry's start: this process read the whole file
+        return [_Placed(dataclasses.replace(parts[0], end=None), 0, 1)]
+    if cut.index == 0:
+        return None  # a cut before the first entry: the writer of the next part needs one
     placed = [_Placed(parts[0], 0, 1)]
-    if first.cut is None:
-        return placed  # the first cut was no entry's start: this process read the whole file
-    index, line = first.cut.index, first.cut.line
-    for part, child in zip(parts[1:], learning, strict=True):
-        learnt = child.result()
+    index, line = cut.index, cut.line
+    for part, child in zip(parts[1:], children, strict=True):
+        learnt: _FirstPass | None = child.result()
         if learnt is None:
             return None
-        scrubber.learnt.replay(learnt.journal)
+        scrubber.known.replay(learnt.journal)
+        if learnt.cut is None:  # it read on to the end: the cuts after were no entries' starts
+            placed.append(_Placed(dataclasses.replace(part, end=None), index, line))
+            break
         placed.append(_Placed(part, index, line))
-        if learnt.cut is None:
-            break  # it read on to the end: the cuts after were no entries' starts
         index, line = index + learnt.cut.index, line + learnt.cut.line - 1
-    last = placed[-1]
-    placed[-1] = dataclasses.replace(last, part=dataclasses.replace(last.part, end=None))
     return placed
 
 
-def _learning(part: _Part, scrubber: Scrubber) -> Callable[[], _Learnt]:
-    def learn() -> _Learnt:
-        scrubber.learnt.journal = []
-        return _learn(part, scrubber)
+def _learning(part: _Part, scrubber: Scrubber) -> Callable[[], _FirstPass]:
+    def learn() -> _FirstPass:
+        journal = scrubber.keep_journal()
+        return _FirstPass(journal, passes.learn(part.events(), scrubber))
 
     return learn
-
-
-def _learn(part: _Part, scrubber: Scrubber) -> _Learnt:
-    cut = passes.learn(part.events(), scrubber)
-    return _Learnt(scrubber.learnt.journal or [], cut)
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,7 @@ class _Sanitized:
     """What the second pass over a part other than the first did."""
 
     tally: Tally
-    journal: list[Any]  # the secrets it learnt, to go on from where it ended
+    journal: list[Lesson[Any]]  # the secrets it learnt, to go on from where it ended
 
 
 def _second_pass(
@@ -260,21 +260,24 @@ def _second_pass(
     forks: _Forks,
 ) -> Tally:
     stamp = passes.stamp(ruleset, options)
-    copies = scrubber.learnt
-    known = copies.size()
-    children = []
+    known = scrubber.known.size()
     write = not isinstance(fout, Discard)
+    children = []
     for placed in parts[1:]:
-        out = tempfile.TemporaryFile() if write else None  # noqa: SIM115  # closed below
+        try:
+            out = tempfile.TemporaryFile() if write else None  # noqa: SIM115  # closed below
+        except OSError:  # no room, no descriptor left: this process does the part instead
+            children.append((_Child.failed(), None))
+            continue
         work = _sanitizing(placed, scrubber, out, name, ruleset, options, stamp)
         check = functools.partial(_still_right, scrubber, known)
         children.append((forks.start(work, check=check), out))
     tally = Tally(ruleset, options)
-    writer = HarWriter(fout, indent=options.indent)
-    passes.sanitize(parts[0].events(), scrubber, writer, stamp, tally, name)
-    for placed, (child, out) in zip(parts[1:], children, strict=True):
-        with out or contextlib.nullcontext():
-            done = child.result(copies.since(known))
+    try:
+        writer = HarWriter(fout, indent=options.indent)
+        passes.sanitize(parts[0].events(), scrubber, writer, stamp, tally, name)
+        for placed, (child, out) in zip(parts[1:], children, strict=True):
+            done: _Sanitized | None = child.result(scrubber.known.since(known))
             if done is None:  # the secrets before it were in it, or it failed: again, here
                 writer = HarWriter(fout, indent=options.indent, after_entry=True)
                 passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
@@ -283,7 +286,11 @@ def _second_pass(
                 out.seek(0)
                 shutil.copyfileobj(out, fout, 1 << 20)
             tally.extend(done.tally)
-            copies.replay(done.journal)
+            scrubber.known.replay(done.journal)
+    finally:
+        for _, out in children:
+            if out is not None:
+                out.close()
     return tally
 
 
@@ -298,46 +305,59 @@ def _sanitizing(
 ) -> Callable[[], _Sanitized]:
     def sanitize() -> _Sanitized:
         scrubber.probe()
+        journal = scrubber.keep_journal()
         tally = Tally(ruleset, options)
         writer = HarWriter(out or Discard(), indent=options.indent, after_entry=True)
         passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
         if out is not None:
             out.flush()
-        return _Sanitized(tally, scrubber.learnt.journal or [])
+        return _Sanitized(tally, journal)
 
     return sanitize
 
 
-def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms) -> bool:
+def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms[Any]) -> bool:
     """Whether the part sanitized without knowing the forms before (what the second pass
     learnt in the parts before it) comes out as it would knowing them."""
     if not before:
         return True  # it knew all one process knows there, at the cap or not
-    copies = scrubber.learnt
+    copies = scrubber.known
+    probe = copies.probe
+    ours = copies.since(known)
     return not (
-        copies.since(known) & before  # a secret it saw first would have been seen before
+        probe is None
         or copies.near_capacity(before)  # where the first to come wins
-        or (copies.probe is not None and copies.probe.may_hold(before))
+        # Learnt here too: the same from then on if first seen alike, and if no text looked
+        # at before may hold it (a CSRF token on every page a body teaches).
+        or ours.disagree(before, probe.early)
+        or probe.may_hold(before.apart_from(ours))
     )
 
 
 class _Child:
     """A forked process working on one part: result() is what it sent, or None."""
 
-    def __init__(self, pid: int, conn: Connection) -> None:
+    def __init__(self, pid: int | None, conn: Connection | None) -> None:
         self.pid = pid
         self._conn = conn
 
-    def result(self, before: Forms | None = None) -> Any:
+    @classmethod
+    def failed(cls) -> _Child:
+        """One that could not be started."""
+        return cls(None, None)
+
+    def result(self, before: Forms[Any] | None = None) -> Any:
         """What the work returned; None if it failed. Given before (the forms learnt by the
-        parts before), None also if its check says those could have changed it."""
+        parts before), None also unless its check says those change nothing."""
+        if self._conn is None:
+            return None
         try:
             kind, value = self._conn.recv()
             if kind != "done":
                 return None
             if before is not None:
                 self._conn.send(before)
-                if not self._conn.recv():
+                if self._conn.recv() != ("checked", True):
                     return None
         except (EOFError, OSError):  # it died
             return None
@@ -350,6 +370,7 @@ class _Forks:
 
     def __init__(self) -> None:
         self._pids: list[int] = []
+        self._conns: list[Connection] = []  # ours: a child closes its copies of them all
 
     def __enter__(self) -> _Forks:
         return self
@@ -361,23 +382,36 @@ class _Forks:
         for pid in self._pids:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+        for conn in self._conns:
+            conn.close()
 
     def start(
-        self, work: Callable[[], Any], *, check: Callable[[Forms], bool] | None = None
+        self, work: Callable[[], Any], *, check: Callable[[Forms[Any]], bool] | None = None
     ) -> _Child:
         """Run work in a forked process; then, with check, answer whether its result holds
-        given the forms the parent sends (see _still_right)."""
-        ours, theirs = Pipe()
+        given the forms the parent sends (see _still_right). One that cannot be started
+        (no process or descriptor left) is a failed child: its part is done here."""
+        try:
+            ours, theirs = Pipe()
+        except OSError:
+            return _Child.failed()
         held = interrupts.hold()  # an interrupt must not unwind the child through our frames
         parent = os.getpid()
         try:
             pid = os.fork()
             if pid == 0:
+                # Without the parent's ends of the pipes, a child sees the parent die as EOF.
+                for conn in [*self._conns, ours]:
+                    conn.close()
                 _child_main(work, theirs, held, check, parent)  # never returns
+        except OSError:
+            ours.close()
+            return _Child.failed()
         finally:
             interrupts.release(held)
+            theirs.close()
         self._pids.append(pid)
-        theirs.close()
+        self._conns.append(ours)
         return _Child(pid, ours)
 
 
@@ -385,21 +419,29 @@ def _child_main(
     work: Callable[[], Any],
     conn: Connection,
     held: set[signal.Signals] | None,
-    check: Callable[[Forms], bool] | None,
+    check: Callable[[Forms[Any]], bool] | None,
     parent: int,
 ) -> None:
     status = 1
     try:
         _die_with(parent)
         interrupts.release(held)
-        value = work()
+        try:
+            value = work()
+        except BaseException:  # noqa: BLE001  # the parent does this part again and says why
+            conn.send(("failed", None))
+            return
         conn.send(("done", value))
         if check is not None:
-            conn.send(check(conn.recv()))
+            before = conn.recv()
+            try:
+                right = check(before)
+            except BaseException:  # noqa: BLE001  # then it is not known to be right
+                right = False
+            conn.send(("checked", right is True))
         status = 0
-    except BaseException:  # noqa: BLE001  # the parent does this part again and says why
-        with contextlib.suppress(BaseException):
-            conn.send(("failed", None))
+    except BaseException:  # noqa: BLE001, S110  # the parent, gone or interrupted, decides
+        pass
     finally:
         os._exit(status)
 
