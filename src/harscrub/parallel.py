@@ -15,15 +15,17 @@ first. Split in parts, the file is still read in that order, in effect:
 3. Second pass: this process takes the first part, a process forked from it (so knowing the
    whole first pass) each other part. A part's output is right if the secrets the parts
    before it found in bodies would have changed nothing in it. Each process keeps the pieces
-   of every text it looked for copies in (copies.Probe); none of those secrets has its pieces
-   there, or the part is done again here, knowing them. A part another process could not
-   finish is done again here too, which also raises its error as one process would.
+   of every text it looked for copies in (copies.Probe). The part is kept when none of those
+   secrets has its pieces there, or when the part learnt one itself, from its first sighting
+   alike and before any text that may hold it (a CSRF token on every page); else it is done
+   again here, knowing them. A part another process could not finish (or start: no process
+   or descriptor left) is done again here too, which also raises its error as one process
+   would.
 
 The output and the report are then exactly one process's (tests/test_parallel.py compares
-them). Only a file is split, of MIN_PART bytes a part or more, in UTF-8, and only by a process
-without threads (fork copies one thread only).
+them). Only a plain file is split, of MIN_PART bytes a part or more, in UTF-8, and only by a
+process without threads (fork copies one thread only); stdin is, once copied to a file.
 """
-
 from __future__ import annotations
 
 import contextlib
