@@ -94,6 +94,19 @@ def assert_same(one: tuple[bytes, Report] | str, parts: tuple[bytes, Report] | s
     assert parts[1] == one[1], "the reports differ"
 
 
+def assert_split_alike(
+    path: Path, runs: list[str], again: list[int], *, done_again: int, workers: int = 4
+) -> None:
+    """In parts as in one process; the file was split, no copy of the body's token is left,
+    and done_again parts were done again in this process."""
+    one, parts = scrubbed(path, 1), scrubbed(path, workers)
+    assert runs == ["parts"]
+    assert_same(one, parts)
+    assert isinstance(parts, tuple)
+    assert BODY_TOKEN.encode() not in parts[0]
+    assert again == [done_again]
+
+
 @pytest.mark.parametrize("path", PARAMS)
 @pytest.mark.parametrize("workers", [2, 3, 7])
 def test_a_real_har_in_parts_comes_out_as_in_one_process(
@@ -151,13 +164,8 @@ def test_a_secret_a_body_taught_in_an_earlier_part_is_removed_from_a_later_one(
     path = tmp_path / "in.har"
     path.write_bytes(_entries_with_a_body_token(copy_in))
     again = _count_parts_done_again(monkeypatch)
-    one, parts = scrubbed(path, 1), scrubbed(path, 4)
-    assert runs == ["parts"]
-    assert_same(one, parts)
-    assert isinstance(parts, tuple)
-    assert BODY_TOKEN.encode() not in parts[0]
     # The part holding the copy was sanitized not knowing the token, and so done again.
-    assert again == [1]
+    assert_split_alike(path, runs, again, done_again=1)
 
 
 def test_a_secret_taught_before_a_part_it_is_not_in_leaves_that_part_alone(
@@ -188,12 +196,7 @@ def test_a_secret_every_part_learns_alike_from_bodies_leaves_the_parts_alone(
     path = tmp_path / "in.har"
     path.write_bytes(orjson.dumps({"log": {"entries": entries}}, option=orjson.OPT_INDENT_2))
     again = _count_parts_done_again(monkeypatch)
-    one, parts = scrubbed(path, 1), scrubbed(path, 4)
-    assert runs == ["parts"]
-    assert_same(one, parts)
-    assert isinstance(parts, tuple)
-    assert BODY_TOKEN.encode() not in parts[0]
-    assert again == [0]
+    assert_split_alike(path, runs, again, done_again=0)
 
 
 def test_a_value_the_first_pass_saw_is_looked_at_again_in_a_later_part(
@@ -212,10 +215,7 @@ def test_a_value_the_first_pass_saw_is_looked_at_again_in_a_later_part(
     path = tmp_path / "in.har"
     path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
     again = _count_parts_done_again(monkeypatch)
-    one, parts = scrubbed(path, 1), scrubbed(path, 2)
-    assert runs == ["parts"]
-    assert_same(one, parts)
-    assert again == [1]
+    assert_split_alike(path, runs, again, done_again=1, workers=2)
 
 
 def test_secrets_past_the_cap_come_out_as_in_one_process(
