@@ -31,7 +31,8 @@ def profile(har: Path, rate: int, raw: Path) -> None:
         sys.exit("py-spy is not installed: pip install py-spy")
     out = DATA / "out.har"
     argv = [py_spy, "record", "--rate", str(rate), "--format", "raw", "--output", str(raw)]
-    argv += ["--", sys.executable, "-m", "harscrub", str(har), "-o", str(out), "-q"]
+    # -j 1: the whole file in this one process (py-spy follows no forked part).
+    argv += ["--", sys.executable, "-m", "harscrub", str(har), "-o", str(out), "-q", "-j", "1"]
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out.unlink(missing_ok=True)
 
