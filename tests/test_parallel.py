@@ -199,6 +199,46 @@ def test_a_secret_every_part_learns_alike_from_bodies_leaves_the_parts_alone(
     assert_split_alike(path, runs, again, done_again=0)
 
 
+def test_two_secrets_a_part_learnt_in_another_order_come_out_as_in_one_process(
+    tmp_path: Path, runs: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two odd secrets as long as each other, overlapping in a header: the leftmost copy is
+    removed, whichever was learnt first (the last part learns them in another order than
+    one process, which knew the first from part 0)."""
+    first = "ab|cd12ef34|gh56"  # odd: no single token
+    note = first + "|zz99"
+    second = note[5:21]
+
+    def teaching(url: str, value: str) -> dict[str, Any]:
+        e = entry(url)
+        text = orjson.dumps({"access_token": value}).decode()
+        e["response"]["content"] = {"size": len(text), "mimeType": "application/json", "text": text}
+        return e
+
+    entries = [
+        teaching("https://login.test/token", first),
+        *[entry(f"https://app.test/page/{i}") for i in range(40)],
+        teaching("https://login.test/a", second),
+        teaching("https://login.test/b", first),
+        entry("https://app.test/c", response_headers=[header("X-Note", note)]),
+        *[entry(f"https://app.test/more/{i}") for i in range(2)],
+    ]
+    path = tmp_path / "in.har"
+    path.write_bytes(orjson.dumps({"log": {"entries": entries}}, option=orjson.OPT_INDENT_2))
+    assert_same(scrubbed(path, 1), scrubbed(path, 2))
+    assert runs == ["parts"]
+
+
+def test_the_input_is_left_at_its_end_as_by_one_process(tmp_path: Path, runs: list[str]) -> None:
+    path = tmp_path / "in.har"
+    path.write_bytes(_many_entries())
+    for workers in (1, 4):
+        with path.open("rb") as fin:
+            scrub_stream(fin, io.BytesIO(), options=Options(key=KEY), workers=workers)
+            assert fin.tell() == path.stat().st_size
+    assert runs == ["parts"]
+
+
 def test_a_value_the_first_pass_saw_is_looked_at_again_in_a_later_part(
     tmp_path: Path, runs: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -321,7 +361,7 @@ def test_a_part_another_process_fails_on_is_done_here(
 
 
 @pytest.mark.parametrize("fails", ["fork", "temp file"])
-def test_no_process_or_descriptor_left_reads_in_one_process(
+def test_no_process_or_descriptor_left_is_this_process_work(
     tmp_path: Path, fails: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A container's process limit, a full descriptor table: as without -j, not an error."""
@@ -334,7 +374,11 @@ def test_no_process_or_descriptor_left_reads_in_one_process(
 
     module, name = (os, "fork") if fails == "fork" else (tempfile, "TemporaryFile")
     monkeypatch.setattr(module, name, no_more)
+    again = _count_parts_done_again(monkeypatch)
     assert_same(one, scrubbed(path, 3))
+    # No process for the first pass: the file is read in one. No temp file for the second:
+    # each later part is done here.
+    assert again == ([] if fails == "fork" else [2])
 
 
 def test_a_compressed_file_object_is_read_in_one_process(tmp_path: Path, runs: list[str]) -> None:

@@ -41,8 +41,8 @@ def scrub_stream(
 ) -> Report:
     """Read a HAR from fin and write it, sanitized, to fout, one entry at a time.
 
-    With workers > 1, a large HAR in a file is read in that many parts at once, each by a
-    process of its own (see harscrub.parallel); the output is the same, byte for byte.
+    With workers > 1, a large HAR in a file is read in up to that many parts at once, each by
+    a process of its own (see harscrub.parallel); the output is the same, byte for byte.
     Raises BadHar or InputError when the input is not a readable HAR. fout may then hold a
     partial document: scrub_file writes through a temp file for exactly that reason.
     """

@@ -187,7 +187,7 @@ def _sits_under(key: str, label: str | None) -> str:
 
 def _holds_nothing(documents: list[object], text: str, scan: Scan) -> bool:
     """Whether json_spans would find nothing in text, decided on its parsed documents."""
-    # Dicts, not sets: the order of the document, whatever the hash seed of the process.
+    # Dicts, not sets: the same order whatever the hash seed of the process.
     values: dict[tuple[str, str], None] = {}  # (name, value)
     keys: dict[str, None] = {}
     numbered: set[str] = set()  # names that numbers sit under

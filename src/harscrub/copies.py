@@ -207,8 +207,9 @@ class Forms(Generic[T]):
             {f: a for f, a in self.odd.items() if f not in other.odd},
         )
 
-    def disagree(self, other: Forms[T], early: set[str]) -> bool:
-        """Whether a form both hold was first seen otherwise by each, or is in early."""
+    def conflict(self, other: Forms[T], early: set[str]) -> bool:
+        """Whether a form both hold was first seen otherwise by each, or is in early (a text
+        looked at before it was learnt here may hold it)."""
         return any(
             form in theirs and (about != theirs[form] or form in early)
             for ours, theirs in ((self.tokens, other.tokens), (self.odd, other.odd))
@@ -227,7 +228,10 @@ class Probe:
     and answers that anything could be anywhere.
 
     Every answer of a Copies that depends on what it knows goes through find() or whole(),
-    which feed the probe; a cache of such answers must be emptied when a probe starts.
+    which feed the probe; a cache of such answers must be emptied when a probe starts. And no
+    answer may depend on the order secrets were learnt in, only on which are known and on
+    their first sightings: a part that learnt a secret later than one process does must come
+    out the same.
     """
 
     def __init__(self) -> None:

@@ -217,8 +217,10 @@ class Scrubber:
 
     def _copy_spans(self, text: str) -> list[Span]:
         """Every copy in text, longest first and overlapping: where two overlap (a secret inside
-        a longer one), merged() keeps the longer, and a shorter one where the longer lost."""
-        found = sorted(self._copies.find(text), key=lambda copy: copy[0] - copy[1])
+        a longer one), merged() keeps the longer, and a shorter one where the longer lost. Of
+        two as long, the leftmost: never the one learnt first, so that the parts of a split file
+        agree however their secrets came (see harscrub.parallel)."""
+        found = sorted(self._copies.find(text), key=lambda copy: (copy[0] - copy[1], copy[0]))
         return [span for s, e, about in found for span in self._copy(about, text, s, e)]
 
     def host_allowed(self, host: str) -> bool:

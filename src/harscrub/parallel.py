@@ -26,6 +26,7 @@ The output and the report are then exactly one process's (tests/test_parallel.py
 them). Only a plain file is split, of MIN_PART bytes a part or more, in UTF-8, and only by a
 process without threads (fork copies one thread only); stdin is, once copied to a file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -69,8 +70,9 @@ def run(
     workers: int,
 ) -> Tally | None:
     """The Tally of sanitizing fin into fout in parts (a passes.Discard: the parts are
-    written nowhere); None, having read and written nothing, where fin is no HAR file to
-    split."""
+    written nowhere); None, having written nothing, where fin is no HAR file to split or one
+    process must read it (see _first_pass). fin is then where it was; else at its end, as
+    after one process."""
     cuts = _plan(fin, workers)
     if not cuts:
         return None
@@ -84,12 +86,14 @@ def run(
         parts = _first_pass(parts, scrubber, forks)
         if parts is None:
             return None  # a part is no HAR: one process says where, as it would have
-        return _second_pass(parts, scrubber, fout, name, ruleset, options, forks)
+        tally = _second_pass(parts, scrubber, fout, name, ruleset, options, forks)
+    fin.seek(0, os.SEEK_END)
+    return tally
 
 
 def _plan(fin: BinaryIO, workers: int) -> list[int]:
     """Where the parts after the first start, in the reader's offsets (from fin.tell())."""
-    if workers < 2 or threading.active_count() > 1 or not hasattr(os, "fork"):
+    if workers < 2 or not _one_thread() or not hasattr(os, "fork"):
         return []
     # A file's own bytes only: a gzip.GzipFile's fileno() is the compressed file's.
     raw = getattr(fin, "raw", fin)
@@ -103,6 +107,14 @@ def _plan(fin: BinaryIO, workers: int) -> list[int]:
         return []
     parts = min(workers, size // MIN_PART)
     return find_cuts(lambda n, at: os.pread(fd, n, start + at), size, parts) if parts > 1 else []
+
+
+def _one_thread() -> bool:
+    """Whether this process runs one thread, those a C library started included (Linux)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return threading.active_count() == 1
 
 
 def find_cuts(pread: Callable[[int, int], bytes], size: int, parts: int) -> list[int]:
@@ -262,7 +274,7 @@ def _second_pass(
     forks: _Forks,
 ) -> Tally:
     stamp = passes.stamp(ruleset, options)
-    known = scrubber.known.size()
+    first_pass = scrubber.known.size()  # what the second pass learns is known after this
     write = not isinstance(fout, Discard)
     children = []
     for placed in parts[1:]:
@@ -272,14 +284,14 @@ def _second_pass(
             children.append((_Child.failed(), None))
             continue
         work = _sanitizing(placed, scrubber, out, name, ruleset, options, stamp)
-        check = functools.partial(_still_right, scrubber, known)
+        check = functools.partial(_still_right, scrubber, first_pass)
         children.append((forks.start(work, check=check), out))
     tally = Tally(ruleset, options)
     try:
         writer = HarWriter(fout, indent=options.indent)
         passes.sanitize(parts[0].events(), scrubber, writer, stamp, tally, name)
         for placed, (child, out) in zip(parts[1:], children, strict=True):
-            done: _Sanitized | None = child.result(scrubber.known.since(known))
+            done: _Sanitized | None = child.result(scrubber.known.since(first_pass))
             if done is None:  # the secrets before it were in it, or it failed: again, here
                 writer = HarWriter(fout, indent=options.indent, after_entry=True)
                 passes.sanitize(placed.events(), scrubber, writer, stamp, tally, name)
@@ -318,20 +330,20 @@ def _sanitizing(
     return sanitize
 
 
-def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms[Any]) -> bool:
+def _still_right(scrubber: Scrubber, first_pass: tuple[int, int], before: Forms[Any]) -> bool:
     """Whether the part sanitized without knowing the forms before (what the second pass
     learnt in the parts before it) comes out as it would knowing them."""
     if not before:
         return True  # it knew all one process knows there, at the cap or not
     copies = scrubber.known
     probe = copies.probe
-    ours = copies.since(known)
+    ours = copies.since(first_pass)
     return not (
         probe is None
         or copies.near_capacity(before)  # where the first to come wins
         # Learnt here too: the same from then on if first seen alike, and if no text looked
         # at before may hold it (a CSRF token on every page a body teaches).
-        or ours.disagree(before, probe.early)
+        or ours.conflict(before, probe.early)
         or probe.may_hold(before.apart_from(ours))
     )
 
@@ -339,14 +351,13 @@ def _still_right(scrubber: Scrubber, known: tuple[int, int], before: Forms[Any])
 class _Child:
     """A forked process working on one part: result() is what it sent, or None."""
 
-    def __init__(self, pid: int | None, conn: Connection | None) -> None:
-        self.pid = pid
+    def __init__(self, conn: Connection | None) -> None:
         self._conn = conn
 
     @classmethod
     def failed(cls) -> _Child:
         """One that could not be started."""
-        return cls(None, None)
+        return cls(None)
 
     def result(self, before: Forms[Any] | None = None) -> Any:
         """What the work returned; None if it failed. Given before (the forms learnt by the
@@ -406,15 +417,15 @@ class _Forks:
                 for conn in [*self._conns, ours]:
                     conn.close()
                 _child_main(work, theirs, held, check, parent)  # never returns
+            self._pids.append(pid)  # before an interrupt held meanwhile unwinds this
+            self._conns.append(ours)
         except OSError:
             ours.close()
             return _Child.failed()
         finally:
             interrupts.release(held)
             theirs.close()
-        self._pids.append(pid)
-        self._conns.append(ours)
-        return _Child(pid, ours)
+        return _Child(ours)
 
 
 def _child_main(
