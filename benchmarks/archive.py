@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from batch import folder_of
 from distributed import Client, LocalCluster
+from run import measure
 
 from harscrub import Options, scrub_paths
 
@@ -47,17 +46,6 @@ def same_bytes(folder: Path, client: Client) -> int:
         differ = sum(a[name] != b.get(name) for name in a) + len(b.keys() - a.keys())
         print("all byte-identical" if not differ else f"{differ} differ")
         return differ
-
-
-def timed(argv: list[str], clear: Callable[[], None]) -> float:
-    clear()
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, *argv], check=False, stdout=subprocess.DEVNULL)
-    code = run.returncode
-    seconds = time.perf_counter() - start
-    if code not in (0, 1):
-        raise SystemExit(f"harscrub {' '.join(argv[2:])} exited {code}")
-    return seconds
 
 
 def main() -> None:
@@ -109,7 +97,9 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, extra in commands.items():
                 argv = ["-m", "harscrub", source, "-q", *extra]
-                runs.setdefault(name, []).append(timed(argv, clear))
+                clear()
+                seconds, _, _ = measure([sys.executable, *argv], ok=(0, 1))
+                runs.setdefault(name, []).append(seconds)
         clear()
     print(f"{'command':<26} {'seconds':>8} {'files/s':>8} {'MB/s':>6}")
     for name, seconds in runs.items():

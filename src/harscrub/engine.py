@@ -41,6 +41,7 @@ _NAME_LENGTH = 64  # copies() keeps what it found in texts this long at most
 _ONE_WORD = regex.compile(r"[\w+%]{0,4096}=*")
 
 _Removed = tuple[Hit, str]  # how a secret was removed: its first Hit and the rule's action
+_MemoKey = tuple[str, str | None, str]  # (place or "copies", name, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +71,7 @@ class Scrubber:
         self._depth = 0
         self._learning = True  # off while a trial only asks whether anything is there
         self._copies: Copies[_Removed] = Copies()  # never written out
-        self._memo: dict[tuple[str, str | None, str], tuple[int, tuple[Span, ...]]] = {}
-        self._names_memo: dict[str, tuple[int, tuple[Span, ...]]] = {}  # see copies()
+        self._memo: dict[_MemoKey, tuple[int, tuple[Span, ...]]] = {}  # see _remembered
         self._sightings = 0  # secrets seen by a rule, learnt or not (in a trial)
         self._first_pass = False
 
@@ -109,7 +109,6 @@ class Scrubber:
         """From now on, keep the pieces of every text looked at for copies (see Probe)."""
         self._copies.probe = Probe()
         self._memo.clear()  # a value looked at before was not seen by the probe
-        self._names_memo.clear()
         return self._copies.probe
 
     # The Scan contract.
@@ -158,18 +157,26 @@ class Scrubber:
         if self._depth or len(text) > _MEMO_LENGTH:
             return self._value(place, name, text)
         key = (place, name, text)
-        known = self._memo.get(key)
-        if known is not None and (self._first_pass or known[0] == self._copies.generation):
-            return list(known[1])  # a copy: callers add to the list they get
+        if (known := self._recall(key)) is not None:
+            return known
         generation, sightings = self._copies.generation, self._sightings
         spans = self._value(place, name, text)
         if generation == self._copies.generation and (
             self._learning or sightings == self._sightings
         ):
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = (generation, tuple(spans))
+            self._keep(key, generation, spans)
         return spans
+
+    def _recall(self, key: _MemoKey) -> list[Span] | None:
+        known = self._memo.get(key)
+        if known is not None and (self._first_pass or known[0] == self._copies.generation):
+            return list(known[1])  # a copy: callers add to the list they get
+        return None
+
+    def _keep(self, key: _MemoKey, generation: int, spans: list[Span]) -> None:
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[key] = (generation, tuple(spans))
 
     def _value(self, place: str, name: str | None, text: str) -> list[Span]:
         if name is not None and (by_name := self._by_rules(text, place, name)) is not None:
@@ -206,13 +213,12 @@ class Scrubber:
         if len(text) > _NAME_LENGTH:
             return merged(self._copy_spans(text))
         # Names and keys: the same few hundred in every entry ("accept-language", "_initiator").
-        known = self._names_memo.get(text)
-        if known is not None and known[0] == self._copies.generation:
-            return list(known[1])
+        # Copies teach nothing, so what the first pass found for one may be taken as it is.
+        key = ("copies", None, text)
+        if (known := self._recall(key)) is not None:
+            return known
         spans = merged(self._copy_spans(text))
-        if len(self._names_memo) >= _MEMO_SIZE:
-            self._names_memo.clear()
-        self._names_memo[text] = (self._copies.generation, tuple(spans))
+        self._keep(key, self._copies.generation, spans)
         return spans
 
     def _copy_spans(self, text: str) -> list[Span]:
